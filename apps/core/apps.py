@@ -1,0 +1,9 @@
+"""Core: the outbox, incidents, domain errors and shared API plumbing."""
+
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "apps.core"
+    label = "core"
+    verbose_name = "Core"

@@ -1,0 +1,177 @@
+"""The transactional outbox: emit events with the change, relay them to handlers after commit.
+
+Writers call `outbox_emit` inside their transaction. After commit a Celery task is nudged (best
+effort: a broker that is down costs nothing but latency, because a periodic sweep relays whatever
+is still pending). Each handler runs at most once per event: its effects and its delivery row
+commit together. A handler that keeps failing is retried with exponential backoff and, after the
+last attempt, becomes an incident.
+"""
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from apps.core.models import OutboxDelivery, OutboxEvent, OutboxStatus
+
+logger = logging.getLogger(__name__)
+
+Handler = Callable[[OutboxEvent], None]
+_handlers: dict[str, list[tuple[str, Handler]]] = {}
+
+
+def outbox_handler(*event_names: str) -> Callable[[Handler], Handler]:
+    """Register a function as the handler of one or more event names. Handlers must be idempotent."""
+
+    def register(func: Handler) -> Handler:
+        key = f"{func.__module__}.{func.__qualname__}"
+        for name in event_names:
+            entries = _handlers.setdefault(name, [])
+            if key not in {k for k, _ in entries}:
+                entries.append((key, func))
+        return func
+
+    return register
+
+
+def handlers_for(name: str) -> list[tuple[str, Handler]]:
+    return list(_handlers.get(name, []))
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    aggregate_type: str
+    aggregate_id: Any
+    payload: dict[str, Any]
+
+
+def outbox_emit(*events: Event) -> list[OutboxEvent]:
+    """Write events in the caller's transaction and nudge the relay once it commits."""
+    rows = [
+        OutboxEvent(
+            name=e.name,
+            aggregate_type=e.aggregate_type,
+            aggregate_id=str(e.aggregate_id),
+            payload=e.payload,
+        )
+        for e in events
+    ]
+    if not rows:
+        return rows
+    created = OutboxEvent.objects.bulk_create(rows)
+    transaction.on_commit(outbox_nudge)
+    return created
+
+
+def outbox_nudge(countdown: float | None = None) -> bool:
+    """Ask a worker to relay now. Never raises: if the broker is down the periodic sweep catches up."""
+    from apps.core.tasks import outbox_relay_task
+
+    try:
+        outbox_relay_task.apply_async(countdown=countdown, retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure must not reach the caller
+        logger.warning("outbox nudge failed; the periodic sweep will relay pending events", exc_info=True)
+        return False
+    return True
+
+
+def _backoff(attempts: int) -> timedelta:
+    return timedelta(seconds=min(2**attempts, 3600))
+
+
+def outbox_deliver(*, event_id: int) -> str | None:
+    """Deliver one pending event to its handlers. Returns the resulting status, None if not taken.
+
+    The event row is locked (skip locked) so two relays never work on the same event; handlers
+    already recorded as delivered are skipped, so a retry only re-runs what failed.
+    """
+    from apps.core.services import incident_raise
+
+    failed_after_last_attempt = False
+    with transaction.atomic():
+        event = (
+            OutboxEvent.objects.select_for_update(skip_locked=True)
+            .filter(pk=event_id, status=OutboxStatus.PENDING)
+            .first()
+        )
+        if event is None:
+            return None
+        done = set(OutboxDelivery.objects.filter(event=event).values_list("handler", flat=True))
+        errors: list[str] = []
+        for key, handler in handlers_for(event.name):
+            if key in done:
+                continue
+            try:
+                with transaction.atomic():
+                    handler(event)
+                    OutboxDelivery.objects.create(event=event, handler=key)
+            except Exception as exc:  # noqa: BLE001 - a failing handler is retried, not fatal
+                logger.warning("outbox handler %s failed for event %s", key, event.pk, exc_info=True)
+                errors.append(f"{key}: {type(exc).__name__}: {exc}")
+        now = timezone.now()
+        if not errors:
+            event.status = OutboxStatus.DELIVERED
+            event.delivered_at = now
+            event.last_error = ""
+        else:
+            event.attempts += 1
+            event.last_error = "\n".join(errors)[:4000]
+            if event.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+                event.status = OutboxStatus.FAILED
+                failed_after_last_attempt = True
+            else:
+                event.next_attempt_at = now + _backoff(event.attempts)
+        event.save(update_fields=["status", "delivered_at", "last_error", "attempts", "next_attempt_at"])
+        if failed_after_last_attempt:
+            incident_raise(
+                kind="outbox.delivery_failed",
+                severity="high",
+                title=f"Event {event.name} #{event.pk} could not be delivered",
+                subject=event,
+                details={"event": event.name, "attempts": event.attempts, "errors": errors},
+                dedupe_key=f"outbox:{event.pk}",
+            )
+        elif errors:
+            delay = (event.next_attempt_at - now).total_seconds()
+            transaction.on_commit(lambda: outbox_nudge(countdown=delay))
+    return event.status
+
+
+def pending_event_ids(limit: int) -> list[int]:
+    return list(
+        OutboxEvent.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=timezone.now())
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+
+
+def outbox_relay(*, batch_size: int | None = None, max_batches: int = 50) -> int:
+    """Deliver pending events that are due, oldest first. Returns how many were delivered."""
+    batch_size = batch_size or settings.OUTBOX_BATCH_SIZE
+    delivered = 0
+    for _ in range(max_batches):
+        ids = pending_event_ids(batch_size)
+        if not ids:
+            break
+        for event_id in ids:
+            try:
+                if outbox_deliver(event_id=event_id) == OutboxStatus.DELIVERED:
+                    delivered += 1
+            except DatabaseError:
+                logger.exception("outbox delivery of event %s hit a database error", event_id)
+        if len(ids) < batch_size:
+            break
+    return delivered
+
+
+def outbox_requeue(*, event_ids: Iterable[int]) -> int:
+    """Put failed events back in the queue (used by the incident retry action)."""
+    return OutboxEvent.objects.filter(pk__in=list(event_ids), status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
+    )

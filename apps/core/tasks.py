@@ -1,0 +1,14 @@
+"""Thin Celery tasks for core: the outbox relay."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(
+    bind=True, acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True
+)
+def outbox_relay_task(self) -> int:
+    """Deliver pending outbox events. Safe to run many times at once (rows are claimed)."""
+    from apps.core.outbox import outbox_relay
+
+    return outbox_relay()

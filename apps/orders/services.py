@@ -1,0 +1,372 @@
+"""Order writes: intake, allocation and every fulfilment transition.
+
+Each service locks the order row, calls the pure FSM transition, saves, writes a history row, the
+stock effect and the outbox event in one transaction. Lock order is always order row, then stock
+levels in primary-key order, so concurrent services cannot deadlock.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from apps.catalog.models import Location, Product
+from apps.core.errors import DomainError, InvalidTransition, NotFound
+from apps.core.outbox import outbox_emit
+from apps.orders.events import order_event
+from apps.orders.models import Order, OrderHistory, OrderLine
+from apps.orders.routing import Demand, routing_policy
+from apps.orders.states import FulfillmentMethod, OrderStatus
+from apps.stock.models import MovementKind, StockLevel
+from apps.stock.services import Allocation, stock_consume, stock_release, stock_reserve
+
+DEMAND = "order"
+S = OrderStatus
+
+
+@dataclass(frozen=True)
+class LineInput:
+    product: Product
+    quantity: int
+    unit_price: Decimal
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    channel: str
+    external_id: str
+    currency: str
+    customer_email: str
+    customer_name: str
+    fulfillment_method: str
+    lines: list[LineInput]
+    pickup_location: Location | None = None
+    shipping_address: dict[str, Any] = field(default_factory=dict)
+    payment_method: str = ""
+    payment_reference: str = ""
+    payment_amount: Decimal | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return sum((ln.unit_price * ln.quantity for ln in self.lines), Decimal("0.00")).quantize(Decimal("0.01"))
+
+    def fingerprint(self) -> str:
+        canonical = {
+            "channel": self.channel,
+            "external_id": self.external_id,
+            "currency": self.currency,
+            "customer": [self.customer_email.lower(), self.customer_name],
+            "fulfillment": [
+                self.fulfillment_method,
+                self.pickup_location.code if self.pickup_location else None,
+                self.shipping_address,
+            ],
+            "payment": [
+                self.payment_method,
+                self.payment_reference,
+                str(self.payment_amount) if self.payment_amount is not None else None,
+            ],
+            "lines": [[ln.product.sku, ln.quantity, str(ln.unit_price.quantize(Decimal("0.01")))] for ln in self.lines],
+        }
+        raw = json.dumps(canonical, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def _route(order: Order, lines: list[OrderLine]) -> list[Allocation] | None:
+    """Lock the stock of the order's products and ask the routing policy where to take it from."""
+    levels: list[StockLevel] = list(
+        StockLevel.objects.filter(product_id__in={ln.product_id for ln in lines})
+        .select_related("location")
+        .select_for_update(of=("self",))
+        .order_by("pk")
+    )
+    picks = routing_policy().route(
+        demands=[Demand(i, ln.product_id, ln.quantity) for i, ln in enumerate(lines)],
+        levels=levels,
+        locations={lv.location_id: lv.location for lv in levels},
+        pickup_location_id=order.pickup_location_id if order.fulfillment_method == FulfillmentMethod.PICKUP else None,
+    )
+    if picks is None:
+        return None
+    return [Allocation(level=p.level, line_id=p.line_index, quantity=p.quantity) for p in picks]
+
+
+def order_create(*, data: OrderInput, actor: AbstractBaseUser | None = None) -> tuple[Order, bool]:
+    """Take an order in exactly once per (channel, external_id).
+
+    Returns (order, created). A replay with the same content returns the existing order and
+    changes nothing; the same key with different content raises a 409 DomainError. A new order is
+    held for review above ORDER_REVIEW_THRESHOLD, else allocated all-or-nothing or backordered.
+    """
+    fingerprint = data.fingerprint()
+    try:
+        with transaction.atomic():
+            return _order_insert(data=data, fingerprint=fingerprint, actor=_actor(actor)), True
+    except IntegrityError:
+        existing = Order.objects.filter(channel=data.channel, external_id=data.external_id).first()
+        if existing is None:
+            raise
+    if existing.request_hash != fingerprint:
+        raise DomainError(
+            f"external_id {data.external_id!r} was already used on channel {data.channel!r} for a different order",
+            code="idempotency_conflict",
+            extra={"order_id": existing.pk},
+        )
+    return existing, False
+
+
+def _order_insert(*, data: OrderInput, fingerprint: str, actor: AbstractBaseUser | None) -> Order:
+    now = timezone.now()
+    order = Order(
+        channel=data.channel,
+        external_id=data.external_id,
+        request_hash=fingerprint,
+        customer_email=data.customer_email,
+        customer_name=data.customer_name,
+        fulfillment_method=data.fulfillment_method,
+        pickup_location=data.pickup_location,
+        shipping_address=data.shipping_address,
+        currency=data.currency,
+        total=data.total,
+        payment_method=data.payment_method,
+        payment_reference=data.payment_reference,
+        payment_amount=data.payment_amount,
+        created_at=now,
+        updated_at=now,
+    )
+    lines = [
+        OrderLine(line_no=i + 1, product=ln.product, quantity=ln.quantity, unit_price=ln.unit_price)
+        for i, ln in enumerate(data.lines)
+    ]
+    allocations: list[Allocation] | None = None
+    if data.total > settings.ORDER_REVIEW_THRESHOLD:
+        order.hold_for_review()
+        reason = f"total {data.total} above review threshold {settings.ORDER_REVIEW_THRESHOLD}"
+    else:
+        allocations = _route(order, lines)
+        if allocations is None:
+            order.backorder()
+            reason = "not enough stock to fill every line"
+        else:
+            order.allocate()
+            reason = "stock reserved"
+    order.save(force_insert=True)
+    for ln in lines:
+        ln.order = order
+    OrderLine.objects.bulk_create(lines)
+    for ln in lines:
+        ln._allocations = []  # type: ignore[attr-defined]
+    if allocations:
+        reservations = stock_reserve(
+            allocations=[Allocation(a.level, lines[a.line_id].pk, a.quantity) for a in allocations],
+            demand_type=DEMAND,
+            demand_id=order.pk,
+        )
+        for a, r in zip(allocations, reservations, strict=True):
+            r.location = a.level.location
+            lines[a.line_id]._allocations.append(r)  # type: ignore[attr-defined]
+    OrderHistory.objects.bulk_create(
+        [
+            OrderHistory(
+                order=order, from_status="", to_status=S.RECEIVED, actor=actor, reason="order received", at=now
+            ),
+            OrderHistory(
+                order=order, from_status=S.RECEIVED, to_status=order.status, actor=actor, reason=reason, at=now
+            ),
+        ]
+    )
+    order._prefetched_lines = lines  # type: ignore[attr-defined]
+    outbox_emit(order_event(order, S.RECEIVED), order_event(order, order.status))
+    return order
+
+
+def _lock(order_id: int) -> Order:
+    order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"Order {order_id} does not exist")
+    return order
+
+
+def _transition(
+    *,
+    order_id: int,
+    name: str,
+    actor: AbstractBaseUser | None,
+    reason: str = "",
+    effect: Callable[[Order], None] | None = None,
+    **kwargs: Any,
+) -> Order:
+    """Lock, check, transition, save, record history, apply the effect and emit the event."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        method = getattr(order, name)
+        if not can_proceed(method):
+            raise InvalidTransition(
+                f"Order {order.number} cannot {name.replace('_', ' ')} from status {order.status!r}",
+                extra={"status": order.status},
+            )
+        from_status = order.status
+        method(**kwargs)
+        order.updated_at = timezone.now()
+        order.save()
+        OrderHistory.objects.create(
+            order=order, from_status=from_status, to_status=order.status, actor=_actor(actor), reason=reason[:500]
+        )
+        if effect is not None:
+            effect(order)
+        outbox_emit(order_event(order, order.status, previous_status=from_status))
+        return order
+
+
+def _allocate_locked(order: Order, *, actor: AbstractBaseUser | None, reason: str) -> Order:
+    """Allocate a locked order all-or-nothing; if it still cannot be filled it is (or stays) backordered."""
+    lines = list(order.lines.order_by("line_no"))
+    allocations = _route(order, lines)
+    from_status = order.status
+    if allocations is None:
+        if order.status == S.BACKORDERED:
+            return order
+        order.backorder()
+        reason = reason or "not enough stock to fill every line"
+    else:
+        order.allocate()
+        reason = reason or "stock reserved"
+    order.updated_at = timezone.now()
+    order.save()
+    if allocations:
+        stock_reserve(
+            allocations=[Allocation(a.level, lines[a.line_id].pk, a.quantity) for a in allocations],
+            demand_type=DEMAND,
+            demand_id=order.pk,
+        )
+    OrderHistory.objects.create(
+        order=order, from_status=from_status, to_status=order.status, actor=_actor(actor), reason=reason[:500]
+    )
+    outbox_emit(order_event(order, order.status, previous_status=from_status))
+    return order
+
+
+def order_allocate(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    """Try to allocate a backordered order; a no-op for any other status or if it still cannot be filled."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status != S.BACKORDERED:
+            return order
+        return _allocate_locked(order, actor=actor, reason=reason)
+
+
+def order_allocate_backorders(*, product_ids: Iterable[int] | None = None, limit: int = 500) -> int:
+    """Allocate waiting backorders, oldest first (each in its own transaction). Returns how many."""
+    qs = Order.objects.filter(status=S.BACKORDERED)
+    if product_ids is not None:
+        qs = qs.filter(lines__product_id__in=list(product_ids))
+    allocated = 0
+    for order_id in qs.order_by("created_at", "id").values_list("id", flat=True).distinct()[:limit]:
+        if order_allocate(order_id=order_id, reason="stock arrived").status == S.ALLOCATED:
+            allocated += 1
+    return allocated
+
+
+def order_release(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    """Release an order from fraud review into allocation (allocated, or backordered if short)."""
+    with transaction.atomic():
+        order = _lock(order_id)
+        if order.status != S.FRAUD_HOLD:
+            raise InvalidTransition(
+                f"Order {order.number} cannot release from status {order.status!r}", extra={"status": order.status}
+            )
+        return _allocate_locked(order, actor=actor, reason=reason or "released from fraud review")
+
+
+def order_pick(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    return _transition(order_id=order_id, name="pick", actor=actor, reason=reason or "picking started")
+
+
+def order_ship(
+    *,
+    order_id: int,
+    actor: AbstractBaseUser | None = None,
+    carrier: str = "",
+    tracking_number: str = "",
+    reason: str = "",
+) -> Order:
+    """Ship: the reservations are consumed and on_hand falls, with a shipment movement."""
+
+    def consume(order: Order) -> None:
+        stock_consume(
+            demand_type=DEMAND,
+            demand_id=order.pk,
+            kind=MovementKind.SHIPMENT,
+            reference=f"{order.number} shipment",
+            actor=_actor(actor),
+        )
+
+    return _transition(
+        order_id=order_id,
+        name="ship",
+        actor=actor,
+        reason=reason or "shipped",
+        effect=consume,
+        carrier=carrier,
+        tracking_number=tracking_number,
+    )
+
+
+def order_mark_ready(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    return _transition(order_id=order_id, name="mark_ready", actor=actor, reason=reason or "ready for pickup")
+
+
+def order_collect(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    """The customer collected in store: reservations consumed with a pickup movement."""
+
+    def consume(order: Order) -> None:
+        stock_consume(
+            demand_type=DEMAND,
+            demand_id=order.pk,
+            kind=MovementKind.PICKUP,
+            reference=f"{order.number} pickup",
+            actor=_actor(actor),
+        )
+
+    return _transition(order_id=order_id, name="collect", actor=actor, reason=reason or "collected", effect=consume)
+
+
+def order_deliver(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    return _transition(order_id=order_id, name="deliver", actor=actor, reason=reason or "delivered")
+
+
+def order_close(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    return _transition(order_id=order_id, name="close", actor=actor, reason=reason or "closed")
+
+
+def order_cancel(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+    """Cancel: any reservation is released in the same transaction."""
+
+    def release(order: Order) -> None:
+        stock_release(demand_type=DEMAND, demand_id=order.pk)
+
+    return _transition(order_id=order_id, name="cancel", actor=actor, reason=reason or "cancelled", effect=release)
+
+
+TRANSITIONS: dict[str, Callable[..., Order]] = {
+    "pick": order_pick,
+    "ship": order_ship,
+    "mark-ready": order_mark_ready,
+    "collect": order_collect,
+    "deliver": order_deliver,
+    "release": order_release,
+    "cancel": order_cancel,
+    "close": order_close,
+}

@@ -1,0 +1,12 @@
+"""Thin Celery tasks for stock."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True)
+def stock_verify_invariants_task() -> int:
+    """Compare every level with its movements and reservations; drift becomes an incident."""
+    from apps.stock.services import stock_verify_invariants
+
+    return len(stock_verify_invariants())

@@ -1,0 +1,5 @@
+"""RetailOps: the Django project package."""
+
+from retailops.celery import app as celery_app
+
+__all__ = ("celery_app",)
