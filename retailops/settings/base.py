@@ -201,3 +201,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# Every periodic job, in one place. django-celery-beat's DatabaseScheduler copies these into its
+# tables on start, where ops can pause or re-time them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "outbox-relay-sweep": {"task": "apps.core.tasks.outbox_relay_task", "schedule": 10.0},
+    "orders-backorder-sweep": {"task": "apps.orders.tasks.order_allocate_backorders_task", "schedule": 300.0},
+    "stock-verify-invariants": {"task": "apps.stock.tasks.stock_verify_invariants_task", "schedule": 3600.0},
+}
