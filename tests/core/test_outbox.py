@@ -1,0 +1,140 @@
+"""The transactional outbox: written with the change, delivered once per handler, retried, escalated."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from apps.core import outbox
+from apps.core.models import Incident, OutboxDelivery, OutboxEvent
+from apps.core.outbox import Event, outbox_deliver, outbox_emit, outbox_handler, outbox_relay, outbox_requeue
+from apps.orders.models import Order
+from tests.orders.helpers import payload
+
+pytestmark = pytest.mark.django_db
+
+calls: list[tuple[str, int]] = []
+
+
+@pytest.fixture(autouse=True)
+def test_handlers(monkeypatch):
+    """Handlers for test-only event names, removed afterwards."""
+    monkeypatch.setattr(outbox, "_handlers", {k: list(v) for k, v in outbox._handlers.items()})
+    calls.clear()
+
+    @outbox_handler("test.thing.happened")
+    def record(event):
+        calls.append(("record", event.pk))
+
+    @outbox_handler("test.thing.happened")
+    def flaky(event):
+        calls.append(("flaky", event.pk))
+        if event.payload.get("fail"):
+            raise RuntimeError("downstream unavailable")
+
+    yield
+
+
+def emit(**payload):
+    return outbox_emit(Event("test.thing.happened", "test.thing", 1, payload))[0]
+
+
+def test_an_event_rolled_back_with_its_change_is_never_written():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        emit()
+        raise RuntimeError("the change failed")
+    assert OutboxEvent.objects.count() == 0
+
+
+def test_every_handler_runs_once_and_the_event_is_delivered():
+    event = emit()
+    assert outbox_relay() == 1
+    assert outbox_relay() == 0
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("delivered", 0)
+    assert sorted(calls) == [("flaky", event.pk), ("record", event.pk)]
+    assert OutboxDelivery.objects.filter(event=event).count() == 2
+
+
+def test_a_failing_handler_is_retried_with_backoff_and_the_others_are_not_rerun():
+    event = emit(fail=True)
+    outbox_deliver(event_id=event.pk)
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("pending", 1)
+    assert "downstream unavailable" in event.last_error
+    assert timedelta(seconds=1) <= event.next_attempt_at - timezone.now() <= timedelta(seconds=3)
+    assert outbox_relay() == 0  # not due yet
+    OutboxEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+    outbox_relay()
+    assert calls.count(("record", event.pk)) == 1
+    assert calls.count(("flaky", event.pk)) == 2
+    event.refresh_from_db()
+    assert event.attempts == 2
+    assert event.next_attempt_at - timezone.now() > timedelta(seconds=3)
+
+
+def test_a_handler_that_fails_its_last_attempt_raises_one_incident(settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 3
+    event = emit(fail=True)
+    for _ in range(3):
+        OutboxEvent.objects.filter(pk=event.pk).update(next_attempt_at=timezone.now())
+        outbox_relay()
+    event.refresh_from_db()
+    assert (event.status, event.attempts) == ("failed", 3)
+    incident = Incident.objects.get()
+    assert (incident.kind, incident.severity, incident.subject) == ("outbox.delivery_failed", "high", event)
+    assert outbox_relay() == 0
+    assert calls.count(("flaky", event.pk)) == 3
+
+
+def test_a_requeued_failed_event_is_delivered_when_the_handler_recovers(settings):
+    settings.OUTBOX_MAX_ATTEMPTS = 1
+    event = emit(fail=True)
+    outbox_relay()
+    OutboxEvent.objects.filter(pk=event.pk).update(payload={"fail": False})
+    assert outbox_requeue(event_ids=[event.pk]) == 1
+    assert outbox_relay() == 1
+    event.refresh_from_db()
+    assert event.status == "delivered"
+
+
+def test_two_relays_never_deliver_the_same_event_twice():
+    event = emit()
+    with transaction.atomic():
+        OutboxEvent.objects.select_for_update().get(pk=event.pk)  # another relay holds it
+        assert outbox_deliver(event_id=event.pk) == "delivered"  # same connection: lock is ours
+    assert outbox_deliver(event_id=event.pk) is None
+    assert calls.count(("record", event.pk)) == 1
+
+
+def test_order_intake_commits_and_answers_quickly_when_the_broker_is_down(
+    api, warehouse, product, receive, django_capture_on_commit_callbacks
+):
+    from retailops.celery import app
+
+    receive(warehouse, product, 5)
+    saved = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    app._pool = None
+    app.amqp._producer_pool = None
+    try:
+        started = time.monotonic()
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            r = api.post("/api/v1/orders/", payload([("SKU-A", 1)]), format="json")
+        elapsed = time.monotonic() - started
+    finally:
+        app.conf.broker_url = saved
+        app._pool = None
+        app.amqp._producer_pool = None
+    assert r.status_code == 201
+    assert len(callbacks) == 1  # the nudge ran, failed, and was swallowed
+    assert elapsed < 3.0
+    assert Order.objects.count() == 1
+    assert list(OutboxEvent.objects.filter(aggregate_type="orders.order").values_list("name", "status")) == [
+        ("orders.order.received", "pending"),
+        ("orders.order.allocated", "pending"),
+    ]
+    outbox_relay()  # the sweep catches up once the broker is back
+    assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
