@@ -170,6 +170,11 @@ if not CELERY_BROKER_URL:
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
     }
+    for _sub in ("out", "processed", "control"):
+        try:
+            (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
+        except OSError:  # a read-only image: the broker is configured explicitly there
+            pass
 else:
     # A broker that is down must not stall a request: fail fast, the outbox sweep catches up.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
