@@ -82,9 +82,18 @@ def _apply_level_deltas(deltas: dict[int, tuple[int, int]]) -> None:
 
 
 def _movements_write(
-    *, changes: Sequence[tuple[StockLevel, int]], kind: str, reference: str, actor: AbstractBaseUser | None
+    *,
+    changes: Sequence[tuple[StockLevel, int]],
+    kind: str,
+    reference: str,
+    actor: AbstractBaseUser | None,
+    reserved_deltas: dict[int, int] | None = None,
 ) -> list[StockMovement]:
-    """Append movements for (locked level, signed quantity) pairs and apply them to the levels."""
+    """Append movements for (locked level, signed quantity) pairs and apply them to the levels.
+
+    `reserved_deltas` (level id → change of reserved) goes into the same UPDATE: the CHECK
+    reserved <= on_hand holds per statement, so on_hand and reserved must fall together.
+    """
     now = timezone.now()
     running: dict[int, int] = {}
     movements: list[StockMovement] = []
@@ -113,6 +122,8 @@ def _movements_write(
                 created_at=now,
             )
         )
+    for pk, d in (reserved_deltas or {}).items():
+        deltas[pk][1] += d
     _apply_level_deltas({pk: (d[0], d[1]) for pk, d in deltas.items()})
     for level, _ in changes:
         if level.pk in running:
@@ -288,16 +299,18 @@ def stock_consume(
         reservations, levels = _active_reservations_locked(demand_type=demand_type, demand_id=demand_id)
         if not reservations:
             raise DomainError("Nothing is reserved for this demand", code="nothing_reserved")
+        reserved: dict[int, int] = defaultdict(int)
+        for r in reservations:
+            reserved[r.level_id] -= r.quantity
         movements = _movements_write(
             changes=[(levels[r.level_id], -r.quantity) for r in reservations],
             kind=kind,
             reference=reference,
             actor=actor,
+            reserved_deltas=reserved,
         )
-        reserved: dict[int, int] = defaultdict(int)
-        for r in reservations:
-            reserved[r.level_id] -= r.quantity
-        _apply_level_deltas({pk: (0, d) for pk, d in reserved.items()})
+        for pk, d in reserved.items():
+            levels[pk].reserved += d
         Reservation.objects.filter(pk__in=[r.pk for r in reservations]).update(
             status=ReservationStatus.CONSUMED, closed_at=timezone.now()
         )

@@ -292,3 +292,19 @@ def test_a_new_product_without_stock_rows_is_backordered(warehouse):
     order, _ = services.order_create(data=order_input([(product, 1)]))
     assert order.status == S.BACKORDERED
     assert StockLevel.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["ship", "pickup"])
+def test_the_last_fully_reserved_units_can_leave(store, product, receive, method):
+    receive(store, product, 2)
+    pickup = store if method == "pickup" else None
+    first, _ = services.order_create(data=order_input([(product, 1)], external_id="A", method=method, pickup=pickup))
+    services.order_create(data=order_input([(product, 1)], external_id="B", method=method, pickup=pickup))
+    assert level(product, store) == (2, 2)
+    if method == "pickup":
+        services.order_mark_ready(order_id=first.pk)
+        services.order_collect(order_id=first.pk)
+    else:
+        services.order_ship(order_id=first.pk)
+    assert level(product, store) == (1, 1)
