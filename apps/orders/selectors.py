@@ -5,9 +5,11 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django_fsm import can_proceed
 
 from apps.core.errors import NotFound
 from apps.orders.models import Order, OrderHistory, OrderLine
+from apps.orders.states import OrderStatus
 from apps.stock.models import Reservation
 from apps.stock.selectors import reservations_for_demands
 
@@ -85,3 +87,23 @@ def orders_with_lines(orders: Sequence[Order]) -> Sequence[Order]:
 def order_history(*, order_id: int) -> QuerySet[OrderHistory]:
     order_get(order_id=order_id)
     return OrderHistory.objects.filter(order_id=order_id).select_related("actor").order_by("at", "id")
+
+
+# The model transition behind each action of apps.orders.services.TRANSITIONS, in the order a
+# person would take them. "release" has no FSM method of its own: its service accepts fraud hold only.
+_ACTION_METHODS = {
+    "pick": "pick",
+    "ship": "ship",
+    "mark-ready": "mark_ready",
+    "collect": "collect",
+    "deliver": "deliver",
+    "close": "close",
+    "cancel": "cancel",
+}
+
+
+def order_actions_available(*, order: Order) -> list[str]:
+    """The actions (keys of services.TRANSITIONS) the order's current status allows, by the FSM's own rules."""
+    actions = ["release"] if order.status == OrderStatus.FRAUD_HOLD else []
+    actions += [action for action, method in _ACTION_METHODS.items() if can_proceed(getattr(order, method))]
+    return actions
