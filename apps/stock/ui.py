@@ -1,0 +1,42 @@
+"""The Stock application of the staff portal: levels and the movement ledger, read-only."""
+
+from viewflow.urls import ReadonlyModelViewset
+from viewflow.utils import Icon
+
+from apps.core.ui import PortalApplication, site
+from apps.stock import views
+from apps.stock.models import StockLevel, StockMovement
+
+
+class StockLevelViewset(ReadonlyModelViewset):
+    model = StockLevel
+    app_name = "levels"
+    title = "Levels"
+    icon = Icon("inventory_2")
+    list_view_class = views.StockLevelListView
+    detail_path = None  # a level has no page of its own; the list says it all
+
+    def get_object_url(self, request, obj):
+        return None
+
+
+class StockMovementViewset(ReadonlyModelViewset):
+    model = StockMovement
+    app_name = "movements"
+    title = "Movements"
+    icon = Icon("swap_horiz")
+    list_view_class = views.StockMovementListView
+    detail_path = None
+
+    def get_object_url(self, request, obj):
+        return None
+
+
+@site.register
+class StockApplication(PortalApplication):
+    title = "Stock"
+    icon = Icon("warehouse")
+    app_name = "stock"
+    permission = "stock.view_stocklevel"
+    menu_position = 20
+    viewsets = [StockLevelViewset(), StockMovementViewset()]
