@@ -15,9 +15,10 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser, Group, Permission
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from apps.accounts.services import user_assign_locations, user_grant_role
 from apps.catalog.models import Channel, Location, LocationKind, Product
 from apps.catalog.selectors import location_list, product_list
 from apps.catalog.services import location_create, product_create
@@ -116,25 +117,15 @@ PATHS: dict[tuple[str, str], list[str]] = {
 }
 CANCEL_REASONS = ["customer request", "payment declined", "address could not be verified", "duplicate order"]
 
-# Demo users: username → (group, is_superuser, extra permissions as "app_label.codename").
-VIEW_PERMISSIONS = [
-    "orders.view_order",
-    "orders.view_orderline",
-    "orders.view_orderhistory",
-    "stock.view_stocklevel",
-    "stock.view_stockmovement",
-    "stock.view_stockreceipt",
-    "stock.view_reservation",
-    "catalog.view_product",
-    "catalog.view_location",
-]
-USERS: dict[str, tuple[str, bool, list[str]]] = {
-    "admin": ("ops_admin", True, []),
-    "store.manager": ("store_manager", False, [*VIEW_PERMISSIONS, "orders.transition_order"]),
-    "approver": ("approver", False, [*VIEW_PERMISSIONS, "orders.transition_order"]),
-    "finance": ("finance", False, VIEW_PERMISSIONS),
+# Demo users: username → (role, is_superuser). Roles are the groups of apps.accounts.roles.
+USERS: dict[str, tuple[str, bool]] = {
+    "admin": ("ops_admin", True),
+    "store.manager": ("store_manager", False),
+    "approver": ("approver", False),
+    "finance": ("finance", False),
 }
-GROUPS = ["store_manager", "approver", "finance", "ops_admin", "integration"]
+# The stores the demo store manager runs (the first ones seeded).
+MANAGED_STORES = 3
 
 
 @dataclass
@@ -155,12 +146,10 @@ def demo_password() -> str:
 
 
 def demo_users_ensure(*, password: str) -> dict[str, AbstractBaseUser]:
-    """Create the demo groups and users if missing. Existing users keep their password and rights."""
-    for name in GROUPS:
-        Group.objects.get_or_create(name=name)
+    """Create the demo users with their roles if missing. Existing users keep their password and rights."""
     user_model = get_user_model()
     users: dict[str, AbstractBaseUser] = {}
-    for username, (group, superuser, perms) in USERS.items():
+    for username, (role, superuser) in USERS.items():
         user, created = user_model.objects.get_or_create(
             username=username,
             defaults={"email": f"{username}@example.com", "is_staff": True, "is_superuser": superuser},
@@ -168,23 +157,9 @@ def demo_users_ensure(*, password: str) -> dict[str, AbstractBaseUser]:
         if created:
             user.set_password(password)
             user.save(update_fields=["password"])
-            user.groups.add(Group.objects.get(name=group))
-            user.user_permissions.add(*_permissions(perms))
+            user_grant_role(user=user, role=role)
         users[username] = user
     return users
-
-
-def _permissions(names: list[str]) -> list[Permission]:
-    wanted = {tuple(name.split(".", 1)) for name in names}
-    found = [
-        p
-        for p in Permission.objects.filter(codename__in={c for _, c in wanted}).select_related("content_type")
-        if (p.content_type.app_label, p.codename) in wanted
-    ]
-    if len(found) != len(wanted):
-        missing = wanted - {(p.content_type.app_label, p.codename) for p in found}
-        raise LookupError(f"permissions missing (migrations not applied?): {sorted(missing)}")
-    return found
 
 
 def seed_demo(
@@ -256,6 +231,7 @@ def _seed_domain(
         for i, (code, name, city) in enumerate(STORES[:stores])
     ]
     log(f"{RETAILER}: {len(wh)} warehouses, {len(st)} stores")
+    user_assign_locations(user=users["store.manager"], location_ids=[loc.pk for loc in st[:MANAGED_STORES]])
 
     products = _products_create(rng=rng, count=skus)
     log(f"{len(products)} products")

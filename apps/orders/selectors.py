@@ -36,8 +36,7 @@ def order_list(
         touches = Reservation.objects.filter(demand_type=DEMAND, demand_id=OuterRef("pk"), location__code=location)
         qs = qs.filter(Q(pickup_location__code=location) | Exists(touches))
     if location_ids is not None:
-        touches = Reservation.objects.filter(demand_type=DEMAND, demand_id=OuterRef("pk"), location_id__in=location_ids)
-        qs = qs.filter(Q(pickup_location_id__in=location_ids) | Exists(touches))
+        qs = _scoped(qs, location_ids)
     if created_after:
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
@@ -59,11 +58,20 @@ def order_id_from_number(number: str) -> int | None:
     return int(digits) if digits.isdigit() and len(digits) <= 18 else None
 
 
-def order_get(*, order_id: int) -> Order:
-    order = Order.objects.select_related("pickup_location").filter(pk=order_id).first()
+def order_get(*, order_id: int, location_ids: Sequence[int] | None = None) -> Order:
+    """The order, if it exists and (when `location_ids` is given) touches one of those locations."""
+    qs = Order.objects.select_related("pickup_location").filter(pk=order_id)
+    if location_ids is not None:
+        qs = _scoped(qs, location_ids)
+    order = qs.first()
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")
     return order
+
+
+def _scoped(qs: QuerySet[Order], location_ids: Sequence[int]) -> QuerySet[Order]:
+    touches = Reservation.objects.filter(demand_type=DEMAND, demand_id=OuterRef("pk"), location_id__in=location_ids)
+    return qs.filter(Q(pickup_location_id__in=location_ids) | Exists(touches))
 
 
 def orders_with_lines(orders: Sequence[Order]) -> Sequence[Order]:
@@ -84,8 +92,8 @@ def orders_with_lines(orders: Sequence[Order]) -> Sequence[Order]:
     return orders
 
 
-def order_history(*, order_id: int) -> QuerySet[OrderHistory]:
-    order_get(order_id=order_id)
+def order_history(*, order_id: int, location_ids: Sequence[int] | None = None) -> QuerySet[OrderHistory]:
+    order_get(order_id=order_id, location_ids=location_ids)
     return OrderHistory.objects.filter(order_id=order_id).select_related("actor").order_by("at", "id")
 
 

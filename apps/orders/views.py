@@ -16,6 +16,7 @@ from django.views.generic import TemplateView
 from viewflow.utils import viewprop
 from viewflow.views import ListModelView
 
+from apps.accounts.scoping import user_location_ids
 from apps.catalog.models import Channel
 from apps.catalog.selectors import location_list
 from apps.core.errors import DomainError, NotFound
@@ -69,6 +70,7 @@ class OrderFilter(django_filters.FilterSet):
             created_after=_day_start(data.get("created_from")),
             created_before=_day_start(data.get("created_to"), days_after=1),
             search=(data.get("search") or self.request.GET.get("_search", "")).strip() or None,
+            location_ids=user_location_ids(self.request.user),
         )
         # keep a column sort chosen in the table header
         return qs.order_by(*queryset.query.order_by) if queryset.query.order_by else qs
@@ -97,7 +99,7 @@ class OrderListView(ListModelView):
 
     @viewprop
     def queryset(self) -> QuerySet[Order]:
-        return selectors.order_list()
+        return selectors.order_list(location_ids=user_location_ids(self.request.user))
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
         context = super().get_context_data(**kwargs)
@@ -134,7 +136,7 @@ class OrderDetailView(TemplateView):
         if not self.viewset.has_view_permission(self.request.user):
             raise PermissionDenied
         try:
-            order = selectors.order_get(order_id=kwargs["pk"])
+            order = selectors.order_get(order_id=kwargs["pk"], location_ids=user_location_ids(self.request.user))
         except NotFound:
             raise Http404("No such order")
         selectors.orders_with_lines([order])
@@ -175,6 +177,10 @@ class OrderTransitionView(View):
             raise PermissionDenied
         if action not in services.TRANSITIONS:
             raise Http404("Unknown action")
+        try:
+            selectors.order_get(order_id=pk, location_ids=user_location_ids(request.user))
+        except NotFound:
+            raise Http404("No such order")
         detail_url = self.viewset.reverse("detail", args=[pk])
         form = TransitionForm(request.POST, action=action)
         if not form.is_valid():

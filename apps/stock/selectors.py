@@ -19,7 +19,11 @@ def stock_level_list(
 
 
 def stock_movement_list(
-    *, sku: str | None = None, location: str | None = None, kind: str | None = None
+    *,
+    sku: str | None = None,
+    location: str | None = None,
+    kind: str | None = None,
+    location_ids: list[int] | None = None,
 ) -> QuerySet[StockMovement]:
     qs = StockMovement.objects.select_related("product", "location", "actor")
     if sku:
@@ -28,6 +32,8 @@ def stock_movement_list(
         qs = qs.filter(location__code=location)
     if kind:
         qs = qs.filter(kind=kind)
+    if location_ids is not None:
+        qs = qs.filter(location_id__in=location_ids)
     return qs.order_by("-created_at", "-id")
 
 

@@ -5,6 +5,7 @@ from django.db.models import QuerySet
 from viewflow.utils import viewprop
 from viewflow.views import ListModelView
 
+from apps.accounts.scoping import user_location_ids
 from apps.catalog.selectors import location_list
 from apps.stock import selectors
 from apps.stock.models import MovementKind, StockLevel, StockMovement
@@ -30,7 +31,9 @@ class StockLevelFilter(django_filters.FilterSet):
     def filter_queryset(self, queryset: QuerySet[StockLevel]) -> QuerySet[StockLevel]:
         data = self.form.cleaned_data
         qs = selectors.stock_level_list(
-            sku=(data.get("sku") or "").strip() or None, location=data.get("location") or None
+            sku=(data.get("sku") or "").strip() or None,
+            location=data.get("location") or None,
+            location_ids=user_location_ids(self.request.user),
         )
         return _keep_sort(qs, queryset)
 
@@ -45,7 +48,7 @@ class StockLevelListView(ListModelView):
 
     @viewprop
     def queryset(self) -> QuerySet[StockLevel]:
-        return selectors.stock_level_list()
+        return selectors.stock_level_list(location_ids=user_location_ids(self.request.user))
 
     def sku(self, level: StockLevel) -> str:
         return level.product.sku
@@ -87,6 +90,7 @@ class StockMovementFilter(django_filters.FilterSet):
             sku=(data.get("sku") or "").strip() or None,
             location=data.get("location") or None,
             kind=data.get("kind") or None,
+            location_ids=user_location_ids(self.request.user),
         )
         return _keep_sort(qs, queryset)
 
@@ -101,7 +105,7 @@ class StockMovementListView(ListModelView):
 
     @viewprop
     def queryset(self) -> QuerySet[StockMovement]:
-        return selectors.stock_movement_list()
+        return selectors.stock_movement_list(location_ids=user_location_ids(self.request.user))
 
     def sku(self, movement: StockMovement) -> str:
         return movement.product.sku

@@ -67,7 +67,13 @@ def shop(transactional_db):
     clerk = UserFactory(username="clerk", first_name="Cleo", last_name="Clerk", is_staff=True)
     clerk.user_permissions.add(
         *Permission.objects.filter(
-            codename__in=["view_order", "transition_order", "view_stocklevel", "view_stockmovement"]
+            codename__in=[
+                "view_order",
+                "transition_order",
+                "view_stocklevel",
+                "view_stockmovement",
+                "view_all_locations",
+            ]
         )
     )
     return {"warehouse": warehouse, "kettle": kettle, "allocated": allocated, "backordered": backordered}

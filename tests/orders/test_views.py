@@ -28,13 +28,13 @@ def grant(user, *codenames):
 @pytest.fixture
 def clerk(db):
     """Staff who may see orders and move them along, but is no superuser."""
-    return grant(UserFactory(username="clerk", is_staff=True), "view_order", "transition_order")
+    return grant(UserFactory(username="clerk", is_staff=True), "view_order", "transition_order", "view_all_locations")
 
 
 @pytest.fixture
 def viewer(db):
     """Staff who may see orders but not move them."""
-    return grant(UserFactory(username="viewer", is_staff=True), "view_order")
+    return grant(UserFactory(username="viewer", is_staff=True), "view_order", "view_all_locations")
 
 
 def client_for(user):

@@ -16,7 +16,9 @@ MOVEMENTS_URL = "/stock/movements/"
 def stockist(db):
     user = UserFactory(username="stockist", is_staff=True)
     user.user_permissions.add(
-        *Permission.objects.filter(codename__in=["view_stocklevel", "view_stockmovement", "view_order"])
+        *Permission.objects.filter(
+            codename__in=["view_stocklevel", "view_stockmovement", "view_order", "view_all_locations"]
+        )
     )
     client = Client()
     client.force_login(user)

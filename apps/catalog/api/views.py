@@ -27,6 +27,7 @@ class LocationSerializer(serializers.ModelSerializer):
 
 class ProductListCreateApi(generics.ListAPIView):
     serializer_class = ProductSerializer
+    required_perms = {"GET": ["catalog.view_product"], "POST": ["catalog.add_product"]}
 
     def get_queryset(self):
         active = self.request.query_params.get("active")
@@ -45,6 +46,7 @@ class ProductListCreateApi(generics.ListAPIView):
 
 class LocationListCreateApi(generics.ListAPIView):
     serializer_class = LocationSerializer
+    required_perms = {"GET": ["catalog.view_location"], "POST": ["catalog.add_location"]}
 
     def get_queryset(self):
         return selectors.location_list(kind=self.request.query_params.get("kind") or None)

@@ -5,6 +5,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.scoping import user_location_ids
 from apps.catalog.models import Channel
 from apps.core.api.schema import error_responses
 from apps.orders import selectors, services
@@ -36,6 +37,8 @@ class OrderListFilter(serializers.Serializer):
 
 
 class OrderListCreateApi(APIView):
+    required_perms = {"GET": ["orders.view_order"], "POST": ["orders.add_order"]}
+
     @extend_schema(
         operation_id="orders_list",
         parameters=[OrderListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
@@ -44,7 +47,7 @@ class OrderListCreateApi(APIView):
     def get(self, request):
         filters = OrderListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        qs = selectors.order_list(**filters.validated_data)
+        qs = selectors.order_list(**filters.validated_data, location_ids=user_location_ids(request.user))
         paginator = self.paginator
         page = paginator.paginate_queryset(qs, request, view=self)
         selectors.orders_with_lines(page)
@@ -77,24 +80,32 @@ class OrderListCreateApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(responses={200: OrderOutput, **error_responses(401, 404)})
+    required_perms = {"GET": ["orders.view_order"]}
+
+    @extend_schema(responses={200: OrderOutput, **error_responses(401, 403, 404)})
     def get(self, request, order_id: int):
-        order = selectors.order_get(order_id=order_id)
+        order = selectors.order_get(order_id=order_id, location_ids=user_location_ids(request.user))
         selectors.orders_with_lines([order])
         return Response(order_representation(order))
 
 
 class OrderHistoryApi(APIView):
-    @extend_schema(responses={200: OrderHistoryOutput(many=True), **error_responses(401, 404)})
+    required_perms = {"GET": ["orders.view_order"]}
+
+    @extend_schema(responses={200: OrderHistoryOutput(many=True), **error_responses(401, 403, 404)})
     def get(self, request, order_id: int):
-        entries = selectors.order_history(order_id=order_id)
+        entries = selectors.order_history(order_id=order_id, location_ids=user_location_ids(request.user))
         return Response(OrderHistoryOutput(entries, many=True).data)
 
 
 class _OrderTransitionApi(APIView):
     action_name = ""
+    required_perms = {"POST": ["orders.transition_order"]}
 
     def post(self, request, order_id: int):
+        scope = user_location_ids(request.user)
+        if scope is not None:
+            selectors.order_get(order_id=order_id, location_ids=scope)  # 404 outside the user's stores
         data = TransitionInput(data=request.data if isinstance(request.data, dict) else {})
         data.is_valid(raise_exception=True)
         kwargs = {"order_id": order_id, "actor": request.user, "reason": data.validated_data["reason"]}

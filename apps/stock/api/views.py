@@ -5,8 +5,10 @@ from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.accounts.scoping import user_can_see_location, user_location_ids
 from apps.catalog.selectors import location_get_by_code, products_by_sku
 from apps.core.api.schema import error_responses
+from apps.core.errors import PermissionDenied
 from apps.stock import selectors, services
 from apps.stock.models import MovementKind, StockLevel, StockMovement
 
@@ -54,10 +56,14 @@ class ReceiptOutput(serializers.Serializer):
 
 
 class StockReceiptCreateApi(APIView):
+    required_perms = {"POST": ["stock.add_stockreceipt"]}
+
     @extend_schema(request=ReceiptInput, responses={201: ReceiptOutput, **error_responses(400, 401, 403, 409, 413)})
     def post(self, request):
         data = ReceiptInput(data=request.data)
         data.is_valid(raise_exception=True)
+        if not user_can_see_location(request.user, data.validated_data["location"].pk):
+            raise PermissionDenied("You may only receive stock at your own locations.")
         receipt = services.stock_receive(actor=request.user, **data.validated_data)
         return Response(ReceiptOutput(receipt).data, status=status.HTTP_201_CREATED)
 
@@ -74,6 +80,7 @@ class StockLevelOutput(serializers.ModelSerializer):
 
 class StockLevelListApi(generics.ListAPIView):
     serializer_class = StockLevelOutput
+    required_perms = {"GET": ["stock.view_stocklevel"]}
 
     @extend_schema(parameters=[OpenApiParameter("sku", str), OpenApiParameter("location", str)])
     def get(self, request, *args, **kwargs):
@@ -81,7 +88,11 @@ class StockLevelListApi(generics.ListAPIView):
 
     def get_queryset(self):
         params = self.request.query_params
-        return selectors.stock_level_list(sku=params.get("sku") or None, location=params.get("location") or None)
+        return selectors.stock_level_list(
+            sku=params.get("sku") or None,
+            location=params.get("location") or None,
+            location_ids=user_location_ids(self.request.user),
+        )
 
 
 class StockMovementOutput(serializers.ModelSerializer):
@@ -96,6 +107,7 @@ class StockMovementOutput(serializers.ModelSerializer):
 
 class StockMovementListApi(generics.ListAPIView):
     serializer_class = StockMovementOutput
+    required_perms = {"GET": ["stock.view_stockmovement"]}
 
     @extend_schema(
         parameters=[
@@ -110,5 +122,8 @@ class StockMovementListApi(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         return selectors.stock_movement_list(
-            sku=params.get("sku") or None, location=params.get("location") or None, kind=params.get("kind") or None
+            sku=params.get("sku") or None,
+            location=params.get("location") or None,
+            kind=params.get("kind") or None,
+            location_ids=user_location_ids(self.request.user),
         )

@@ -1,0 +1,72 @@
+"""The roles of RetailOps: one Django group each, with the permissions listed here.
+
+`store_manager` is scoped to the locations assigned to the user (LocationAssignment); every other
+role holds `accounts.view_all_locations`. Apps that add permissions later list them here; the
+post-migrate sync keeps the groups in step (it only adds what is missing and never removes
+permissions an admin granted by hand).
+"""
+
+from django.apps import apps as global_apps
+from django.db import DEFAULT_DB_ALIAS
+
+STORE_MANAGER = "store_manager"
+APPROVER = "approver"
+FINANCE = "finance"
+OPS_ADMIN = "ops_admin"
+INTEGRATION = "integration"
+
+VIEW_ALL = "accounts.view_all_locations"
+_VIEW_OPS = [
+    "catalog.view_product",
+    "catalog.view_location",
+    "orders.view_order",
+    "stock.view_stocklevel",
+    "stock.view_stockmovement",
+    "core.view_incident",
+]
+
+ROLE_PERMISSIONS: dict[str, list[str]] = {
+    STORE_MANAGER: [*_VIEW_OPS, "orders.transition_order", "stock.add_stockreceipt"],
+    APPROVER: [*_VIEW_OPS, VIEW_ALL],
+    FINANCE: [*_VIEW_OPS, VIEW_ALL],
+    OPS_ADMIN: [
+        *_VIEW_OPS,
+        VIEW_ALL,
+        "catalog.add_product",
+        "catalog.change_product",
+        "catalog.add_location",
+        "catalog.change_location",
+        "orders.add_order",
+        "orders.transition_order",
+        "stock.add_stockreceipt",
+    ],
+    INTEGRATION: [
+        *_VIEW_OPS,
+        VIEW_ALL,
+        "catalog.add_product",
+        "catalog.add_location",
+        "orders.add_order",
+        "orders.transition_order",
+        "stock.add_stockreceipt",
+    ],
+}
+
+
+def sync_roles(apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the role groups and give them every listed permission that exists."""
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for role, names in ROLE_PERMISSIONS.items():
+        group, _ = Group.objects.using(using).get_or_create(name=role)
+        wanted = {tuple(n.split(".", 1)) for n in names}
+        perms = [
+            p
+            for p in Permission.objects.using(using).select_related("content_type")
+            if (p.content_type.app_label, p.codename) in wanted
+        ]
+        group.permissions.add(*perms)
+
+
+def sync_roles_after_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    if sender.name == "apps.accounts" or sender.label == "accounts":
+        sync_roles(using=using)
