@@ -26,9 +26,9 @@ _VIEW_OPS = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    STORE_MANAGER: [*_VIEW_OPS, "orders.transition_order", "stock.add_stockreceipt"],
+    STORE_MANAGER: [*_VIEW_OPS, "orders.transition_order", "stock.add_stockreceipt", "core.act_on_incident"],
     APPROVER: [*_VIEW_OPS, VIEW_ALL],
-    FINANCE: [*_VIEW_OPS, VIEW_ALL],
+    FINANCE: [*_VIEW_OPS, VIEW_ALL, "core.act_on_incident"],
     OPS_ADMIN: [
         *_VIEW_OPS,
         VIEW_ALL,
@@ -39,6 +39,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.add_order",
         "orders.transition_order",
         "stock.add_stockreceipt",
+        "core.act_on_incident",
     ],
     INTEGRATION: [
         *_VIEW_OPS,

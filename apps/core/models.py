@@ -1,10 +1,14 @@
 """Core models: the transactional outbox and the incident (exception) queue."""
 
+from datetime import datetime
+
+from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
 class OutboxStatus(models.TextChoices):
@@ -72,25 +76,54 @@ class IncidentStatus(models.TextChoices):
     DISMISSED = "dismissed", "Dismissed"
 
 
-class Incident(models.Model):
-    """Something went wrong and needs a person: a failed job, stock drift, a mismatch."""
+# Status groups: an incident is in the queue (OPEN) until it is resolved or dismissed (TERMINAL).
+INCIDENT_OPEN = (IncidentStatus.OPEN, IncidentStatus.ACKNOWLEDGED)
+INCIDENT_TERMINAL = (IncidentStatus.RESOLVED, IncidentStatus.DISMISSED)
+
+
+class OwnerTeam(models.TextChoices):
+    STORE_OPS = "store_ops", "Store operations"
+    FULFILMENT = "fulfilment", "Fulfilment"
+    INVENTORY = "inventory", "Inventory"
+    FINANCE = "finance", "Finance"
+    INTEGRATION = "integration", "Integration"
+
+
+class Incident(ConcurrentTransitionMixin, models.Model):
+    """Something went wrong and needs a person: a failed job, stock drift, a mismatch.
+
+    The one exception queue of every domain. Transitions only check the source status and set
+    fields; apps.core.services locks the row, transitions, saves and writes an IncidentEvent.
+    """
 
     kind = models.CharField(max_length=80)
     severity = models.CharField(max_length=10, choices=Severity.choices, default=Severity.MEDIUM)
-    status = models.CharField(max_length=14, choices=IncidentStatus.choices, default=IncidentStatus.OPEN)
+    status = FSMField(max_length=14, choices=IncidentStatus.choices, default=IncidentStatus.OPEN, protected=True)
     title = models.CharField(max_length=200)
     details = models.JSONField(default=dict, blank=True)
     subject_type = models.ForeignKey(ContentType, null=True, blank=True, on_delete=models.PROTECT)
     subject_id = models.CharField(max_length=64, blank=True, default="")
     subject = GenericForeignKey("subject_type", "subject_id")
+    # Where the problem is, when the raiser knows: store managers see the incidents of their stores.
+    location = models.ForeignKey("catalog.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    channel = models.CharField(max_length=20, blank=True, default="")
+    owner_team = models.CharField(max_length=20, choices=OwnerTeam.choices, blank=True, default="")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     # While an incident with this key is open, the same problem found again counts an occurrence
     # instead of opening a second incident.
     dedupe_key = models.CharField(max_length=200, blank=True, default="")
     occurrences = models.PositiveIntegerField(default=1)
+    retry_count = models.PositiveIntegerField(default=0)
+    resolution_note = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
+    # created_at + settings.INCIDENT_SLA_HOURS[severity]
+    due_at = models.DateTimeField()
     updated_at = models.DateTimeField(auto_now=True)
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When it was resolved or dismissed")
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -101,7 +134,72 @@ class Incident(models.Model):
                 name="incident_one_open_per_key",
             ),
         ]
-        indexes = [models.Index(fields=["status", "kind"], name="incident_status_kind_idx")]
+        indexes = [
+            models.Index(fields=["status", "kind"], name="incident_status_kind_idx"),
+            models.Index(fields=["-created_at", "-id"], name="incident_created_idx"),
+            models.Index(fields=["status", "due_at"], name="incident_status_due_idx"),
+        ]
+        permissions = [("act_on_incident", "Can assign, acknowledge, resolve, dismiss and retry incidents")]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.title}"
+
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in INCIDENT_OPEN and self.due_at is not None and self.due_at < timezone.now()
+
+    # --- transitions: guards and field changes only -----------------------------------------
+    @transition(field=status, source=[IncidentStatus.OPEN], target=IncidentStatus.ACKNOWLEDGED)
+    def acknowledge(self, *, at: datetime) -> None:
+        self.acknowledged_at = at
+
+    @transition(field=status, source=list(INCIDENT_OPEN), target=IncidentStatus.RESOLVED)
+    def resolve(self, *, note: str, at: datetime) -> None:
+        self.resolution_note = note
+        self.resolved_at = at
+
+    @transition(field=status, source=list(INCIDENT_OPEN), target=IncidentStatus.DISMISSED)
+    def dismiss(self, *, reason: str, at: datetime) -> None:
+        self.resolution_note = reason
+        self.resolved_at = at
+
+    @transition(field=status, source=list(INCIDENT_TERMINAL), target=IncidentStatus.OPEN)
+    def reopen(self, *, due_at: datetime) -> None:
+        self.resolution_note = ""
+        self.resolved_at = None
+        self.acknowledged_at = None
+        self.due_at = due_at
+
+
+class IncidentAction(models.TextChoices):
+    CREATED = "created", "Created"
+    OCCURRED = "occurred", "Occurrence counted"
+    ASSIGNED = "assigned", "Assigned"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved"
+    DISMISSED = "dismissed", "Dismissed"
+    REOPENED = "reopened", "Reopened"
+    RETRIED = "retried", "Retried"
+
+
+class IncidentEvent(models.Model):
+    """One row per change of an incident: what, who, from which status to which, why, when."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=20, choices=IncidentAction.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    from_status = models.CharField(max_length=14, blank=True, default="")
+    to_status = models.CharField(max_length=14, blank=True, default="")
+    note = models.TextField(blank=True, default="")
+    # field → [before, after] for every field the change touched (plus action-specific facts)
+    changes = models.JSONField(default=dict, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["incident_id", "at", "id"]
+        indexes = [models.Index(fields=["incident", "at", "id"], name="incident_event_incident_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.from_status or '∅'} → {self.to_status or '∅'}"

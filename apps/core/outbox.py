@@ -11,13 +11,16 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
-from apps.core.models import OutboxDelivery, OutboxEvent, OutboxStatus
+from apps.core.models import Incident, OutboxDelivery, OutboxEvent, OutboxStatus
+
+if TYPE_CHECKING:
+    from apps.core.services import RetryOutcome
 
 logger = logging.getLogger(__name__)
 
@@ -136,6 +139,7 @@ def outbox_deliver(*, event_id: int) -> str | None:
                 subject=event,
                 details={"event": event.name, "attempts": event.attempts, "errors": errors},
                 dedupe_key=f"outbox:{event.pk}",
+                owner_team="integration",
             )
         elif errors:
             delay = (event.next_attempt_at - now).total_seconds()
@@ -175,3 +179,32 @@ def outbox_requeue(*, event_ids: Iterable[int]) -> int:
     return OutboxEvent.objects.filter(pk__in=list(event_ids), status=OutboxStatus.FAILED).update(
         status=OutboxStatus.PENDING, attempts=0, next_attempt_at=timezone.now()
     )
+
+
+def _retry_failed_delivery(incident: Incident) -> "RetryOutcome":
+    """The `outbox.delivery_failed` incident's retry: requeue the event and deliver it now.
+
+    A delivery that fails again puts the event back to failed, so the relay does not keep retrying
+    behind the open incident's back (and a later success cannot leave a stale incident).
+    """
+    from apps.core.services import RetryOutcome
+
+    event_id = int(incident.subject_id) if str(incident.subject_id).isdigit() else None
+    if event_id is None or not OutboxEvent.objects.filter(pk=event_id).exists():
+        return RetryOutcome(False, "The event behind this incident no longer exists")
+    outbox_requeue(event_ids=[event_id])
+    outbox_deliver(event_id=event_id)
+    OutboxEvent.objects.filter(pk=event_id, status=OutboxStatus.PENDING).update(status=OutboxStatus.FAILED)
+    event = OutboxEvent.objects.get(pk=event_id)
+    if event.status == OutboxStatus.DELIVERED:
+        return RetryOutcome(True, f"Event {event.name} #{event.pk} delivered")
+    return RetryOutcome(False, f"Event {event.name} #{event.pk} still fails: {event.last_error}"[:2000])
+
+
+def _register_retry() -> None:
+    from apps.core.services import register_incident_retry
+
+    register_incident_retry("outbox.delivery_failed", _retry_failed_delivery)
+
+
+_register_retry()

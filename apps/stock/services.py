@@ -355,5 +355,7 @@ def stock_verify_invariants() -> list[dict]:
             subject=level,
             details=drift,
             dedupe_key=f"stock.drift:{level_id}",
+            location=location_id,
+            owner_team="inventory",
         )
     return drifts

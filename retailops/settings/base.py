@@ -200,6 +200,8 @@ COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD")
 ORDER_REVIEW_THRESHOLD = Decimal(os.environ.get("ORDER_REVIEW_THRESHOLD", "5000.00"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BATCH_SIZE = 200
+# How long an incident may wait in the exception queue, by severity: due_at = created_at + hours.
+INCIDENT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
 
 LOGGING = {
     "version": 1,
