@@ -39,11 +39,13 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "viewflow",
+    "viewflow.workflow",
     "apps.core",
     "apps.accounts",
     "apps.catalog",
     "apps.stock",
     "apps.orders",
+    "apps.approvals",
 ]
 
 MIDDLEWARE = [
@@ -203,6 +205,23 @@ OUTBOX_BATCH_SIZE = 200
 # How long an incident may wait in the exception queue, by severity: due_at = created_at + hours.
 INCIDENT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
 
+# --- E-mail ---------------------------------------------------------------------------------------
+# SMTP when EMAIL_HOST is set (production); otherwise messages are written to the console. The test
+# runner swaps in the in-memory backend.
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
+EMAIL_BACKEND = os.environ.get(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "retailops@localhost")
+SERVER_EMAIL = os.environ.get("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -217,4 +236,5 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.core.tasks.outbox_relay_task", "schedule": 10.0},
     "orders-backorder-sweep": {"task": "apps.orders.tasks.order_allocate_backorders_task", "schedule": 300.0},
     "stock-verify-invariants": {"task": "apps.stock.tasks.stock_verify_invariants_task", "schedule": 3600.0},
+    "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},
 }
