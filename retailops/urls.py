@@ -8,6 +8,7 @@ api_v1 = [
     path("", include("apps.catalog.api.urls")),
     path("", include("apps.stock.api.urls")),
     path("", include("apps.orders.api.urls")),
+    path("", include("apps.core.api.urls")),
 ]
 
 urlpatterns = [

@@ -406,7 +406,6 @@ def incident_retry(*, incident_id: int, actor: Actor) -> RetryResult:
     if the job now succeeds, otherwise it stays as it was (open or acknowledged).
     """
     with transaction.atomic():
-        now = timezone.now()
         incident = _lock(incident_id, actor)
         if incident.status not in OPEN_STATUSES:
             raise _refuse(incident, "retried")
@@ -422,6 +421,7 @@ def incident_retry(*, incident_id: int, actor: Actor) -> RetryResult:
         if not isinstance(outcome, RetryOutcome):
             outcome = RetryOutcome(bool(outcome))
         # Read it again: the job may have counted another occurrence of this very incident.
+        now = timezone.now()
         incident = _lock(incident_id, None)
         before, from_status = _snapshot(incident), incident.status
         incident.retry_count += 1
