@@ -26,9 +26,37 @@ _VIEW_OPS = [
 ]
 
 ROLE_PERMISSIONS: dict[str, list[str]] = {
-    STORE_MANAGER: [*_VIEW_OPS, "orders.transition_order", "stock.add_stockreceipt", "core.act_on_incident"],
-    APPROVER: [*_VIEW_OPS, VIEW_ALL],
-    FINANCE: [*_VIEW_OPS, VIEW_ALL, "core.act_on_incident"],
+    STORE_MANAGER: [
+        *_VIEW_OPS,
+        "orders.transition_order",
+        "stock.add_stockreceipt",
+        "core.act_on_incident",
+        "stock.add_stockadjustment",
+        "stock.view_stockadjustment",
+        "stock.add_cyclecount",
+        "stock.view_cyclecount",
+    ],
+    APPROVER: [
+        *_VIEW_OPS,
+        VIEW_ALL,
+        "stock.approve_adjustment",
+        "stock.view_stockadjustment",
+        "stock.view_cyclecount",
+        "approvals.view_approvalrequest",
+        "approvals.add_delegation",
+        "approvals.view_delegation",
+    ],
+    FINANCE: [
+        *_VIEW_OPS,
+        VIEW_ALL,
+        "core.act_on_incident",
+        "approvals.approve_as_finance",
+        "stock.view_stockadjustment",
+        "stock.view_cyclecount",
+        "approvals.view_approvalrequest",
+        "approvals.add_delegation",
+        "approvals.view_delegation",
+    ],
     OPS_ADMIN: [
         *_VIEW_OPS,
         VIEW_ALL,
@@ -40,6 +68,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.transition_order",
         "stock.add_stockreceipt",
         "core.act_on_incident",
+        "stock.add_stockadjustment",
+        "stock.view_stockadjustment",
+        "stock.add_cyclecount",
+        "stock.view_cyclecount",
+        "stock.approve_adjustment",
+        "approvals.approve_as_finance",
+        "approvals.view_approvalrequest",
+        "approvals.add_delegation",
+        "approvals.view_delegation",
     ],
     INTEGRATION: [
         *_VIEW_OPS,
@@ -49,6 +86,10 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "orders.add_order",
         "orders.transition_order",
         "stock.add_stockreceipt",
+        "stock.add_stockadjustment",
+        "stock.view_stockadjustment",
+        "stock.add_cyclecount",
+        "stock.view_cyclecount",
     ],
 }
 

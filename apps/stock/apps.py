@@ -7,3 +7,16 @@ class StockConfig(AppConfig):
     name = "apps.stock"
     label = "stock"
     verbose_name = "Stock"
+
+    def ready(self) -> None:
+        from apps.approvals.registry import register_subject
+        from apps.stock import selectors, services
+
+        # Adjustments above the approval policy wait for apps.approvals; the outcome comes back here.
+        register_subject(
+            services.SUBJECT_ADJUSTMENT,
+            label="Stock adjustment",
+            on_approved=services.stock_adjustment_apply_approval,
+            on_rejected=services.stock_adjustment_apply_rejection,
+            describe=selectors.stock_adjustment_describe,
+        )

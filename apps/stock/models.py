@@ -1,9 +1,12 @@
 """Stock models. Only apps.stock.services writes them; the database guards the quantities."""
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
 class StockLevel(models.Model):
@@ -136,3 +139,163 @@ class StockReceiptLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.quantity} × product {self.product_id}"
+
+
+# --- inventory control: adjustments and cycle counts ---------------------------------------------
+class AdjustmentReason(models.TextChoices):
+    DAMAGE = "damage", "Damage"
+    SHRINK = "shrink", "Shrink"
+    FOUND = "found", "Found"
+    COUNT_VARIANCE = "count_variance", "Count variance"
+    OTHER = "other", "Other"
+
+
+class AdjustmentStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    POSTED = "posted", "Posted"
+    REJECTED = "rejected", "Rejected"
+
+
+def _may_post(adjustment: "StockAdjustment") -> bool:
+    """Approved, or (from draft) the policy asked for no approval at all."""
+    return adjustment.status == AdjustmentStatus.APPROVED or adjustment.approval_levels == 0
+
+
+class CycleCount(models.Model):
+    """What was counted at a location, what the books said at that moment, and the variance."""
+
+    location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="cycle_counts")
+    counted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["location", "-created_at"], name="cyclecount_location_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"CNT-{self.pk:06d}" if self.pk else ""
+
+
+class CycleCountLine(models.Model):
+    count = models.ForeignKey(CycleCount, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    counted = models.PositiveIntegerField()
+    expected = models.IntegerField(help_text="on_hand when the count was submitted")
+    variance = models.IntegerField(help_text="counted − expected")
+
+    class Meta:
+        ordering = ["count_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["count", "product"], name="cyclecountline_product_once"),
+            models.CheckConstraint(condition=Q(variance=F("counted") - F("expected")), name="cyclecountline_variance"),
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id}: counted {self.counted}, expected {self.expected}"
+
+
+class StockAdjustment(ConcurrentTransitionMixin, models.Model):
+    """A correction of on_hand at one location. Posting may need approval (apps.approvals policy)."""
+
+    location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="adjustments")
+    reason = models.CharField(max_length=20, choices=AdjustmentReason.choices)
+    note = models.CharField(max_length=500, blank=True, default="")
+    status = FSMField(max_length=20, choices=AdjustmentStatus.choices, default=AdjustmentStatus.DRAFT, protected=True)
+    value = models.DecimalField(
+        max_digits=14, decimal_places=2, default=Decimal("0.00"), help_text="Σ |quantity delta| × product cost"
+    )
+    currency = models.CharField(max_length=3)
+    approval_levels = models.PositiveSmallIntegerField(default=0, help_text="Levels the policy asked for")
+    count = models.OneToOneField(CycleCount, null=True, blank=True, on_delete=models.PROTECT, related_name="adjustment")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    posted_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [("approve_adjustment", "Can approve stock adjustments (first approval level)")]
+        indexes = [
+            models.Index(fields=["location", "-created_at"], name="adjustment_location_idx"),
+            models.Index(fields=["status", "-created_at"], name="adjustment_status_idx"),
+        ]
+        constraints = [models.CheckConstraint(condition=Q(value__gte=0), name="adjustment_value_not_negative")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"ADJ-{self.pk:06d}" if self.pk else ""
+
+    # --- transitions: guards and field changes only -----------------------------------------
+    @transition(field=status, source=AdjustmentStatus.DRAFT, target=AdjustmentStatus.PENDING_APPROVAL)
+    def submit(self) -> None:
+        pass
+
+    @transition(field=status, source=AdjustmentStatus.PENDING_APPROVAL, target=AdjustmentStatus.APPROVED)
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=AdjustmentStatus.PENDING_APPROVAL, target=AdjustmentStatus.REJECTED)
+    def reject(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[AdjustmentStatus.DRAFT, AdjustmentStatus.APPROVED],
+        target=AdjustmentStatus.POSTED,
+        conditions=[_may_post],
+    )
+    def post(self) -> None:
+        pass
+
+
+class StockAdjustmentLine(models.Model):
+    adjustment = models.ForeignKey(StockAdjustment, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity_delta = models.IntegerField()
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2, help_text="Product cost when submitted")
+
+    class Meta:
+        ordering = ["adjustment_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["adjustment", "product"], name="adjustmentline_product_once"),
+            models.CheckConstraint(condition=~Q(quantity_delta=0), name="adjustmentline_delta_not_zero"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity_delta:+d} × product {self.product_id}"
+
+    @property
+    def value(self) -> Decimal:
+        return (abs(self.quantity_delta) * self.unit_cost).quantize(Decimal("0.01"))
+
+
+class StockAdjustmentHistory(models.Model):
+    """One row per status change: who, from, to, why, when."""
+
+    adjustment = models.ForeignKey(StockAdjustment, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["adjustment_id", "at", "id"]
+        verbose_name_plural = "stock adjustment history"
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"

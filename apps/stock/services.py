@@ -8,21 +8,32 @@ with F() expressions, and the database CHECKs are the last line of defence again
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
+from django_fsm import can_proceed
 
 from apps.catalog.models import Location, Product
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
 from apps.stock.models import (
+    AdjustmentReason,
+    AdjustmentStatus,
+    CycleCount,
+    CycleCountLine,
     MovementKind,
     Reservation,
     ReservationStatus,
+    StockAdjustment,
+    StockAdjustmentHistory,
+    StockAdjustmentLine,
     StockLevel,
     StockMovement,
     StockReceipt,
@@ -359,3 +370,346 @@ def stock_verify_invariants() -> list[dict]:
             owner_team="inventory",
         )
     return drifts
+
+
+# --- inventory control: adjustments and cycle counts ---------------------------------------------
+# An adjustment is valued at Σ |quantity delta| × product cost and submitted against the approval
+# policy of SUBJECT_ADJUSTMENT: within it, it posts at once; above it, it waits for an approval
+# process (apps.approvals) whose outcome comes back through the two apply_* services below, in the
+# transaction that completes the process.
+SUBJECT_ADJUSTMENT = "stock.adjustment"
+EVENT_ADJUSTMENT_SUBMITTED = "stock.adjustment.submitted"
+EVENT_ADJUSTMENT_APPROVED = "stock.adjustment.approved"
+EVENT_ADJUSTMENT_POSTED = "stock.adjustment.posted"
+EVENT_ADJUSTMENT_REJECTED = "stock.adjustment.rejected"
+EVENT_COUNT_SUBMITTED = "stock.count.submitted"
+
+
+@dataclass(frozen=True)
+class AdjustmentLineInput:
+    product: Product
+    quantity_delta: int
+
+
+@dataclass(frozen=True)
+class CountLineInput:
+    product: Product
+    counted: int
+
+
+def _real_user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+    return actor if actor is not None and actor.is_authenticated else None
+
+
+def _adjustment_event(adjustment: StockAdjustment, name: str, **extra: Any) -> Event:
+    payload = {
+        "adjustment_id": adjustment.pk,
+        "number": adjustment.number,
+        "location": adjustment.location.code,
+        "reason": adjustment.reason,
+        "status": adjustment.status,
+        "value": str(adjustment.value),
+        "currency": adjustment.currency,
+        "count_id": adjustment.count_id,
+    }
+    payload.update(extra)
+    return Event(name=name, aggregate_type="stock.adjustment", aggregate_id=adjustment.pk, payload=payload)
+
+
+def _adjustment_history(
+    adjustment: StockAdjustment, from_status: str, actor: AbstractBaseUser | None, reason: str, at: datetime
+) -> StockAdjustmentHistory:
+    return StockAdjustmentHistory(
+        adjustment=adjustment,
+        from_status=from_status,
+        to_status=adjustment.status,
+        actor=_real_user(actor),
+        reason=reason[:500],
+        at=at,
+    )
+
+
+def _adjustment_post_movements(adjustment: StockAdjustment, lines: Sequence[StockAdjustmentLine], actor) -> None:
+    stock_post_movements(
+        location=adjustment.location,
+        changes=[(line.product, line.quantity_delta) for line in lines],
+        kind=MovementKind.ADJUSTMENT,
+        reference=f"{adjustment.number} {adjustment.get_reason_display().lower()}",
+        actor=_real_user(actor),
+    )
+
+
+def _check_lines(products: Sequence[Product], what: str) -> None:
+    if not products:
+        raise DomainError(f"A {what} needs at least one line", code=f"empty_{what.replace(' ', '_')}")
+    seen: set[int] = set()
+    for product in products:
+        if product.pk in seen:
+            raise DomainError(f"Product {product.sku} appears twice in the {what}", code="duplicate_line")
+        seen.add(product.pk)
+
+
+def stock_adjustment_create(
+    *,
+    location: Location,
+    reason: str,
+    lines: Sequence[AdjustmentLineInput],
+    requested_by: AbstractBaseUser,
+    note: str = "",
+    count: CycleCount | None = None,
+) -> StockAdjustment:
+    """Record an adjustment and submit it, in one transaction.
+
+    Within the approval policy it posts at once (movements, `stock.adjustment.submitted` and
+    `.posted`); above it, it waits in `pending_approval` with an approval process started. A posting
+    that would take on_hand below reserved (or zero) is refused and nothing is written.
+    """
+    _check_lines([ln.product for ln in lines], "adjustment")
+    if any(ln.quantity_delta == 0 for ln in lines):
+        raise DomainError("A quantity delta of zero changes nothing", code="zero_delta")
+    if reason not in AdjustmentReason.values:
+        raise DomainError(f"Unknown reason {reason!r}", code="unknown_reason")
+    with transaction.atomic():
+        now = timezone.now()
+        adjustment = StockAdjustment(
+            location=location,
+            reason=reason,
+            note=note.strip()[:500],
+            currency=settings.COMPANY_CURRENCY,
+            count=count,
+            requested_by=requested_by,
+            created_at=now,
+            updated_at=now,
+        )
+        adjustment.save(force_insert=True)
+        rows = StockAdjustmentLine.objects.bulk_create(
+            [
+                StockAdjustmentLine(
+                    adjustment=adjustment,
+                    product=ln.product,
+                    quantity_delta=ln.quantity_delta,
+                    unit_cost=ln.product.cost,
+                )
+                for ln in lines
+            ]
+        )
+        history = [_adjustment_history(adjustment, "", requested_by, "recorded", now)]
+        _adjustment_submit(adjustment, rows, actor=requested_by, at=now, history=history)
+    return adjustment
+
+
+def _adjustment_submit(
+    adjustment: StockAdjustment,
+    lines: Sequence[StockAdjustmentLine],
+    *,
+    actor: AbstractBaseUser,
+    at: datetime,
+    history: list[StockAdjustmentHistory],
+) -> None:
+    from apps.approvals.services import approval_evaluate, approval_request_start
+
+    adjustment.value = sum((ln.value for ln in lines), Decimal("0.00"))
+    evaluation = approval_evaluate(
+        subject_type=SUBJECT_ADJUSTMENT,
+        metrics={"amount": adjustment.value, "quantity": sum(abs(ln.quantity_delta) for ln in lines)},
+    )
+    adjustment.approval_levels = evaluation.levels
+    adjustment.submitted_at = at
+    events = []
+    if evaluation.required:
+        adjustment.submit()
+        adjustment.save()
+        policy = evaluation.policy.name if evaluation.policy else ""
+        history.append(
+            _adjustment_history(
+                adjustment,
+                AdjustmentStatus.DRAFT,
+                actor,
+                f"value {adjustment.value} {adjustment.currency} needs {evaluation.levels} approval level(s) "
+                f"under policy {policy!r}",
+                at,
+            )
+        )
+        approval_request_start(
+            evaluation=evaluation,
+            subject_id=adjustment.pk,
+            requested_by=actor,
+            summary=f"{adjustment.number} at {adjustment.location.code}: {adjustment.get_reason_display().lower()}, "
+            f"{len(lines)} line(s), {adjustment.value} {adjustment.currency}",
+            currency=adjustment.currency,
+        )
+        events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_SUBMITTED, approval_levels=evaluation.levels))
+    else:
+        adjustment.post()
+        adjustment.posted_at = at
+        adjustment.save()
+        history.append(
+            _adjustment_history(
+                adjustment,
+                AdjustmentStatus.DRAFT,
+                actor,
+                f"value {adjustment.value} {adjustment.currency} needs no approval: posted",
+                at,
+            )
+        )
+        _adjustment_post_movements(adjustment, lines, actor)
+        events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_SUBMITTED, approval_levels=0))
+        events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED))
+    StockAdjustmentHistory.objects.bulk_create(history)
+    outbox_emit(*events)
+
+
+def _adjustment_lock(adjustment_id: int) -> StockAdjustment:
+    adjustment = (
+        StockAdjustment.objects.select_for_update(of=("self",))
+        .select_related("location")
+        .filter(pk=adjustment_id)
+        .first()
+    )
+    if adjustment is None:
+        raise NotFound(f"Stock adjustment {adjustment_id} does not exist")
+    return adjustment
+
+
+def _decided_by(decided: Any) -> str:
+    who = decided.actor.get_username() if decided.actor else "system"
+    if decided.on_behalf_of is not None:
+        who += f" on behalf of {decided.on_behalf_of.get_username()}"
+    return who
+
+
+def stock_adjustment_apply_approval(decided: Any) -> StockAdjustment:
+    """The approval process approved the adjustment: approve and post it (movements, history, events).
+
+    Runs inside the transaction that completes the approval; a refused posting (below reserved)
+    raises and undoes the approval with it.
+    """
+    with transaction.atomic():
+        adjustment = _adjustment_lock(int(decided.subject_id))
+        if not can_proceed(adjustment.approve):
+            raise InvalidTransition(
+                f"Stock adjustment {adjustment.number} cannot be approved from status {adjustment.status!r}",
+                extra={"status": adjustment.status},
+            )
+        now = timezone.now()
+        adjustment.approve()
+        approved = _adjustment_history(
+            adjustment,
+            AdjustmentStatus.PENDING_APPROVAL,
+            decided.actor,
+            f"approved by {_decided_by(decided)} (approval #{decided.request_id})"
+            + (f": {decided.comment}" if decided.comment else ""),
+            now,
+        )
+        adjustment.post()
+        posted = _adjustment_history(adjustment, AdjustmentStatus.APPROVED, decided.actor, "posted", now)
+        adjustment.decided_at = adjustment.posted_at = adjustment.updated_at = now
+        adjustment.save()
+        lines = list(adjustment.lines.select_related("product").order_by("id"))
+        try:
+            _adjustment_post_movements(adjustment, lines, decided.actor)
+        except DomainError as error:
+            raise DomainError(
+                f"{adjustment.number} cannot be posted: {error.detail}",
+                code=error.code,
+                extra={**error.extra, "adjustment_id": adjustment.pk},
+            ) from error
+        StockAdjustmentHistory.objects.bulk_create([approved, posted])
+        outbox_emit(
+            _adjustment_event(adjustment, EVENT_ADJUSTMENT_APPROVED, approval_request_id=decided.request_id),
+            _adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED),
+        )
+    return adjustment
+
+
+def stock_adjustment_apply_rejection(decided: Any) -> StockAdjustment:
+    """The approval process rejected the adjustment: it ends rejected, stock untouched."""
+    with transaction.atomic():
+        adjustment = _adjustment_lock(int(decided.subject_id))
+        if not can_proceed(adjustment.reject):
+            raise InvalidTransition(
+                f"Stock adjustment {adjustment.number} cannot be rejected from status {adjustment.status!r}",
+                extra={"status": adjustment.status},
+            )
+        now = timezone.now()
+        adjustment.reject()
+        adjustment.decided_at = adjustment.updated_at = now
+        adjustment.save()
+        _adjustment_history(
+            adjustment,
+            AdjustmentStatus.PENDING_APPROVAL,
+            decided.actor,
+            f"rejected by {_decided_by(decided)}: {decided.comment}",
+            now,
+        ).save()
+        outbox_emit(
+            _adjustment_event(
+                adjustment,
+                EVENT_ADJUSTMENT_REJECTED,
+                approval_request_id=decided.request_id,
+                comment=decided.comment,
+            )
+        )
+    return adjustment
+
+
+def stock_count_submit(
+    *,
+    location: Location,
+    lines: Sequence[CountLineInput],
+    counted_by: AbstractBaseUser,
+    note: str = "",
+) -> CycleCount:
+    """Record a cycle count against on_hand at this moment (the levels are locked while it is read) and
+    turn the non-zero variances into one `count_variance` adjustment that follows the approval policy.
+    Emits `stock.count.submitted`."""
+    _check_lines([ln.product for ln in lines], "count")
+    if any(ln.counted < 0 for ln in lines):
+        raise DomainError("A counted quantity cannot be negative", code="negative_count")
+    with transaction.atomic():
+        levels = _levels_ensure_locked(location_id=location.pk, product_ids=[ln.product.pk for ln in lines])
+        count = CycleCount.objects.create(
+            location=location, counted_by=counted_by, note=note.strip()[:500], created_at=timezone.now()
+        )
+        rows = CycleCountLine.objects.bulk_create(
+            [
+                CycleCountLine(
+                    count=count,
+                    product=ln.product,
+                    counted=ln.counted,
+                    expected=levels[ln.product.pk].on_hand,
+                    variance=ln.counted - levels[ln.product.pk].on_hand,
+                )
+                for ln in lines
+            ]
+        )
+        variances = [
+            AdjustmentLineInput(product=row.product, quantity_delta=row.variance) for row in rows if row.variance
+        ]
+        adjustment = None
+        if variances:
+            adjustment = stock_adjustment_create(
+                location=location,
+                reason=AdjustmentReason.COUNT_VARIANCE,
+                lines=variances,
+                requested_by=counted_by,
+                note=f"{count.number}" + (f": {note.strip()}" if note.strip() else ""),
+                count=count,
+            )
+        outbox_emit(
+            Event(
+                name=EVENT_COUNT_SUBMITTED,
+                aggregate_type="stock.count",
+                aggregate_id=count.pk,
+                payload={
+                    "count_id": count.pk,
+                    "location": location.code,
+                    "lines": [
+                        {"sku": r.product.sku, "counted": r.counted, "expected": r.expected, "variance": r.variance}
+                        for r in rows
+                    ],
+                    "adjustment_id": adjustment.pk if adjustment else None,
+                },
+            )
+        )
+    return count
