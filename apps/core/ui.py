@@ -92,3 +92,7 @@ def portal_urls() -> tuple[list, str | None, str | None]:
     """Import every installed app's `ui` module (each registers its Application), then build the URLs."""
     autodiscover_modules("ui")
     return site.urls
+
+
+# core's own application (the exception queue); autodiscover imports only `<app>.ui` modules.
+from apps.core import ui_exceptions  # noqa: E402, F401
