@@ -7,7 +7,7 @@ read-only: the services are the only writers.
 from django.contrib import admin
 from django.http import HttpRequest
 
-from apps.core.models import Incident, OutboxDelivery, OutboxEvent
+from apps.core.models import Incident, IncidentEvent, OutboxDelivery, OutboxEvent
 
 
 class SuperuserAdmin(admin.ModelAdmin):
@@ -69,9 +69,31 @@ class OutboxDeliveryAdmin(ReadOnlyAdmin):
     search_fields = ("handler",)
 
 
+class IncidentEventInline(ReadOnlyInline):
+    model = IncidentEvent
+    fields = ("at", "action", "from_status", "to_status", "actor", "note", "changes")
+    ordering = ("at", "id")
+
+
 @admin.register(Incident)
 class IncidentAdmin(ReadOnlyAdmin):
-    list_display = ("id", "kind", "severity", "status", "title", "occurrences", "created_at", "last_seen_at")
-    list_filter = ("status", "severity", "kind")
+    """Read-only: the exception queue is worked in the portal (Exceptions) or the API, through the services."""
+
+    list_display = (
+        "id",
+        "kind",
+        "severity",
+        "status",
+        "owner_team",
+        "location",
+        "assignee",
+        "title",
+        "occurrences",
+        "created_at",
+        "due_at",
+    )
+    list_filter = ("status", "severity", "owner_team", "kind")
+    list_select_related = ("location", "assignee")
     search_fields = ("title", "dedupe_key")
     date_hierarchy = "created_at"
+    inlines = [IncidentEventInline]

@@ -130,10 +130,20 @@ def incident_filter_choices(*, location_ids: Sequence[int] | None = None) -> dic
     qs = Incident.objects.order_by()
     if location_ids is not None:
         qs = qs.filter(location_id__in=list(location_ids))
-    kinds = sorted(set(qs.values_list("kind", flat=True)))
-    locations = sorted(set(qs.filter(location__isnull=False).values_list("location__code", "location__name")))
-    channels = sorted(set(qs.exclude(channel="").values_list("channel", flat=True)))
-    assignees = sorted(set(qs.filter(assignee__isnull=False).values_list("assignee__username", flat=True)))
+    kinds = qs.values_list("kind", flat=True).distinct().order_by("kind")
+    locations = (
+        qs.filter(location__isnull=False)
+        .values_list("location__code", "location__name")
+        .distinct()
+        .order_by("location__code")
+    )
+    channels = qs.exclude(channel="").values_list("channel", flat=True).distinct().order_by("channel")
+    assignees = (
+        qs.filter(assignee__isnull=False)
+        .values_list("assignee__username", flat=True)
+        .distinct()
+        .order_by("assignee__username")
+    )
     return {
         "kind": [(k, k) for k in kinds],
         "location": [(code, f"{code} {name}") for code, name in locations],

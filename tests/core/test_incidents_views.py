@@ -319,3 +319,14 @@ def test_a_store_manager_resolves_their_stores_incident(manager, stores):
 def test_the_portal_menu_lists_exceptions(ops):
     html = client_for(ops).get("/orders/").content.decode()
     assert 'href="/exceptions/"' in html
+
+
+def test_the_admin_shows_an_incident_read_only_with_its_history(user):
+    incident = make_incident(title="seen in the admin")
+    client = client_for(user)
+    assert client.get("/admin/core/incident/").status_code == 200
+    page = client.get(f"/admin/core/incident/{incident.pk}/change/")
+    assert page.status_code == 200
+    assert "seen in the admin" in page.content.decode()
+    assert client.post(f"/admin/core/incident/{incident.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Incident.objects.filter(pk=incident.pk).exists()
