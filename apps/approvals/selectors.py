@@ -192,13 +192,17 @@ def delegation_list(*, user: Any) -> QuerySet[Delegation]:
 
 
 def delegation_candidates(*, user: Any) -> QuerySet:
-    """People a user may delegate to: active users who work with approvals."""
-    return (
-        User.objects.with_perm(VIEW_ALL_PERMISSION, is_active=True, include_superusers=True)
-        .exclude(pk=user.pk)
-        .order_by("username")
-    )
+    """People a user may delegate to: any other active user (they act with the delegator's authority)."""
+    return User.objects.filter(is_active=True).exclude(pk=user.pk).order_by("username")
 
 
 def is_overdue(task: ApprovalTask, now: datetime | None = None) -> bool:
     return task.status in authority.OPEN and task.due_at is not None and task.due_at < (now or timezone.now())
+
+
+def approval_open_tasks(*, request_ids: Sequence[int]) -> dict[int, int]:
+    """request id → id of its open task (one query)."""
+    rows = ApprovalTask.objects.filter(
+        process_id__in=list(request_ids), flow_task_type="HUMAN", status__in=[STATUS.NEW, STATUS.ASSIGNED]
+    ).values_list("process_id", "pk")
+    return dict(rows)

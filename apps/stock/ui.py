@@ -1,11 +1,13 @@
-"""The Stock application of the staff portal: levels and the movement ledger, read-only."""
+"""The Stock application of the staff portal: levels and the movement ledger (read-only), adjustments
+and cycle counts (created here through apps.stock.services)."""
 
+from django.urls import path
 from viewflow.urls import ReadonlyModelViewset
 from viewflow.utils import Icon
 
 from apps.core.ui import PortalApplication, site
 from apps.stock import views
-from apps.stock.models import StockLevel, StockMovement
+from apps.stock.models import CycleCount, StockAdjustment, StockLevel, StockMovement
 
 
 class StockLevelViewset(ReadonlyModelViewset):
@@ -32,6 +34,38 @@ class StockMovementViewset(ReadonlyModelViewset):
         return None
 
 
+class StockAdjustmentViewset(ReadonlyModelViewset):
+    model = StockAdjustment
+    app_name = "adjustments"
+    title = "Adjustments"
+    icon = Icon("tune")
+    list_view_class = views.StockAdjustmentListView
+
+    @property
+    def detail_path(self):
+        return path("<int:pk>/", views.StockAdjustmentDetailView.as_view(viewset=self), name="detail")
+
+    @property
+    def create_path(self):
+        return path("new/", views.StockAdjustmentCreateView.as_view(viewset=self), name="add")
+
+
+class CycleCountViewset(ReadonlyModelViewset):
+    model = CycleCount
+    app_name = "counts"
+    title = "Cycle counts"
+    icon = Icon("fact_check")
+    list_view_class = views.CycleCountListView
+
+    @property
+    def detail_path(self):
+        return path("<int:pk>/", views.CycleCountDetailView.as_view(viewset=self), name="detail")
+
+    @property
+    def create_path(self):
+        return path("new/", views.CycleCountCreateView.as_view(viewset=self), name="add")
+
+
 @site.register
 class StockApplication(PortalApplication):
     title = "Stock"
@@ -39,4 +73,4 @@ class StockApplication(PortalApplication):
     app_name = "stock"
     permission = "stock.view_stocklevel"
     menu_position = 20
-    viewsets = [StockLevelViewset(), StockMovementViewset()]
+    viewsets = [StockLevelViewset(), StockMovementViewset(), StockAdjustmentViewset(), CycleCountViewset()]

@@ -1,14 +1,38 @@
-"""Staff UI for stock: levels by location and the movement ledger, read through apps.stock.selectors."""
+"""Staff UI for stock: levels by location, the movement ledger, adjustments and cycle counts.
+
+Reads go through apps.stock.selectors; adjustments and counts are created through the same services
+as the API.
+"""
+
+from typing import Any
 
 import django_filters
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.views.generic import TemplateView
 from viewflow.utils import viewprop
 from viewflow.views import ListModelView
 
-from apps.accounts.scoping import user_location_ids
-from apps.catalog.selectors import location_list
-from apps.stock import selectors
-from apps.stock.models import MovementKind, StockLevel, StockMovement
+from apps.accounts.scoping import user_can_see_location, user_location_ids
+from apps.approvals import selectors as approval_selectors
+from apps.catalog.selectors import location_get_by_code, location_list
+from apps.core.errors import DomainError, NotFound
+from apps.stock import selectors, services
+from apps.stock.forms import AdjustmentForm, CountForm
+from apps.stock.models import (
+    AdjustmentReason,
+    AdjustmentStatus,
+    CycleCount,
+    MovementKind,
+    StockAdjustment,
+    StockLevel,
+    StockMovement,
+)
 
 
 def _location_choices() -> list[tuple[str, str]]:
@@ -121,3 +145,259 @@ class StockMovementListView(ListModelView):
         return movement.actor.get_username() if movement.actor else "system"
 
     actor_name.short_description = "Actor"  # type: ignore[attr-defined]
+
+
+# --- inventory control: adjustments and cycle counts ---------------------------------------------
+class StockAdjustmentFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=AdjustmentStatus.choices)
+    reason = django_filters.ChoiceFilter(choices=AdjustmentReason.choices)
+    location = django_filters.ChoiceFilter(choices=_location_choices)
+
+    class Meta:
+        model = StockAdjustment
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet[StockAdjustment]) -> QuerySet[StockAdjustment]:
+        data = self.form.cleaned_data
+        qs = selectors.stock_adjustment_list(
+            status=data.get("status") or None,
+            reason=data.get("reason") or None,
+            location=data.get("location") or None,
+            location_ids=user_location_ids(self.request.user),
+        )
+        return _keep_sort(qs, queryset)
+
+
+class StockAdjustmentListView(ListModelView):
+    model = StockAdjustment
+    filterset_class = StockAdjustmentFilter
+    columns = ("number", "created", "location_code", "reason", "value", "status", "requested")
+    object_link_columns = ("number",)
+    paginate_by = 50
+    template_name = "stock/stockadjustment_list.html"
+
+    @viewprop
+    def queryset(self) -> QuerySet[StockAdjustment]:
+        return selectors.stock_adjustment_list(location_ids=user_location_ids(self.request.user))
+
+    def number(self, adjustment: StockAdjustment) -> str:
+        return adjustment.number
+
+    number.short_description = "Adjustment"  # type: ignore[attr-defined]
+    number.orderby_column = "id"  # type: ignore[attr-defined]
+
+    def created(self, adjustment: StockAdjustment) -> str:
+        return date_format(timezone.localtime(adjustment.created_at), "Y-m-d H:i")
+
+    created.short_description = "Created"  # type: ignore[attr-defined]
+    created.orderby_column = "created_at"  # type: ignore[attr-defined]
+
+    def location_code(self, adjustment: StockAdjustment) -> str:
+        return adjustment.location.code
+
+    location_code.short_description = "Location"  # type: ignore[attr-defined]
+
+    def requested(self, adjustment: StockAdjustment) -> str:
+        return adjustment.requested_by.get_username()
+
+    requested.short_description = "Requested by"  # type: ignore[attr-defined]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["may_add"] = self.request.user.has_perm("stock.add_stockadjustment")
+        context["add_url"] = self.viewset.reverse("add")
+        return context
+
+
+def _approval_context(adjustment: StockAdjustment, user: Any) -> dict[str, Any]:
+    """The approval request of an adjustment, its open task and its trail, for the detail page."""
+    request = approval_selectors.approval_requests_for_subjects(
+        subject_type=services.SUBJECT_ADJUSTMENT, subject_ids=[adjustment.pk]
+    ).get(str(adjustment.pk))
+    if request is None:
+        return {"approval": None}
+    task = approval_selectors.approval_request_open_task(request=request)
+    may_open = user.has_perm(approval_selectors.VIEW_ALL_PERMISSION)
+    return {
+        "approval": request,
+        "approval_task": task,
+        "approval_task_url": reverse("approvals:task", args=[task.pk]) if task and may_open else "",
+        "approval_trail": approval_selectors.approval_request_trail(request_id=request.pk),
+    }
+
+
+class StockAdjustmentDetailView(TemplateView):
+    """Header, lines, status history and the approval trail."""
+
+    template_name = "stock/adjustment_detail.html"
+    viewset: Any = None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        if not self.viewset.has_view_permission(self.request.user):
+            raise PermissionDenied
+        try:
+            adjustment = selectors.stock_adjustment_get(
+                adjustment_id=kwargs["pk"], location_ids=user_location_ids(self.request.user)
+            )
+        except NotFound:
+            raise Http404("No such adjustment")
+        selectors.stock_adjustments_with_lines([adjustment])
+        label = dict(AdjustmentStatus.choices)
+        return {
+            **super().get_context_data(**kwargs),
+            "adjustment": adjustment,
+            "lines": adjustment._prefetched_lines,  # type: ignore[attr-defined]
+            "list_url": self.viewset.reverse("index"),
+            "history": [
+                {"entry": e, "from": label.get(e.from_status, e.from_status), "to": label.get(e.to_status, e.to_status)}
+                for e in selectors.stock_adjustment_history(adjustment_id=adjustment.pk)
+            ],
+            **_approval_context(adjustment, self.request.user),
+        }
+
+
+class _LinesCreateView(TemplateView):
+    form_class: Any = None
+    permission = ""
+    viewset: Any = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm(self.permission):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def form(self, data=None):
+        return self.form_class(data, location_ids=user_location_ids(self.request.user))
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        return {
+            **super().get_context_data(**kwargs),
+            "form": kwargs.get("form") or self.form(),
+            "list_url": self.viewset.reverse("index"),
+        }
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        location = location_get_by_code(form.cleaned_data["location"])
+        if location is None or not user_can_see_location(request.user, location.pk):
+            raise PermissionDenied
+        try:
+            created = self.create(form, location)
+        except DomainError as error:
+            form.add_error(None, error.detail)
+            return self.render_to_response(self.get_context_data(form=form))
+        return HttpResponseRedirect(self.viewset.reverse("detail", args=[created.pk]))
+
+
+class StockAdjustmentCreateView(_LinesCreateView):
+    template_name = "stock/adjustment_form.html"
+    form_class = AdjustmentForm
+    permission = "stock.add_stockadjustment"
+
+    def create(self, form: AdjustmentForm, location: Any) -> StockAdjustment:
+        adjustment = services.stock_adjustment_create(
+            location=location,
+            reason=form.cleaned_data["reason"],
+            note=form.cleaned_data["note"],
+            lines=form.line_inputs(),
+            requested_by=self.request.user,
+        )
+        if adjustment.status == AdjustmentStatus.POSTED:
+            messages.success(self.request, f"{adjustment.number} ({adjustment.value} {adjustment.currency}) is posted.")
+        else:
+            messages.success(
+                self.request,
+                f"{adjustment.number} ({adjustment.value} {adjustment.currency}) needs "
+                f"{adjustment.approval_levels} approval level(s); it posts once approved.",
+            )
+        return adjustment
+
+
+class CycleCountListView(ListModelView):
+    model = CycleCount
+    columns = ("number", "created", "location_code", "counted", "adjustment_number")
+    object_link_columns = ("number",)
+    paginate_by = 50
+    template_name = "stock/cyclecount_list.html"
+
+    @viewprop
+    def queryset(self) -> QuerySet[CycleCount]:
+        return selectors.stock_count_list(location_ids=user_location_ids(self.request.user))
+
+    def number(self, count: CycleCount) -> str:
+        return count.number
+
+    number.short_description = "Count"  # type: ignore[attr-defined]
+    number.orderby_column = "id"  # type: ignore[attr-defined]
+
+    def created(self, count: CycleCount) -> str:
+        return date_format(timezone.localtime(count.created_at), "Y-m-d H:i")
+
+    created.short_description = "Counted"  # type: ignore[attr-defined]
+
+    def location_code(self, count: CycleCount) -> str:
+        return count.location.code
+
+    location_code.short_description = "Location"  # type: ignore[attr-defined]
+
+    def counted(self, count: CycleCount) -> str:
+        return count.counted_by.get_username()
+
+    counted.short_description = "Counted by"  # type: ignore[attr-defined]
+
+    def adjustment_number(self, count: CycleCount) -> str:
+        adjustment = getattr(count, "adjustment", None)
+        return f"{adjustment.number} ({adjustment.get_status_display().lower()})" if adjustment else "no variance"
+
+    adjustment_number.short_description = "Adjustment"  # type: ignore[attr-defined]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["may_add"] = self.request.user.has_perm("stock.add_cyclecount")
+        context["add_url"] = self.viewset.reverse("add")
+        return context
+
+
+class CycleCountDetailView(TemplateView):
+    template_name = "stock/count_detail.html"
+    viewset: Any = None
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        if not self.viewset.has_view_permission(self.request.user):
+            raise PermissionDenied
+        try:
+            count = selectors.stock_count_get(count_id=kwargs["pk"], location_ids=user_location_ids(self.request.user))
+        except NotFound:
+            raise Http404("No such count")
+        adjustment = getattr(count, "adjustment", None)
+        return {
+            **super().get_context_data(**kwargs),
+            "count": count,
+            "lines": selectors.stock_count_lines(count_id=count.pk),
+            "adjustment": adjustment,
+            "adjustment_url": reverse("stock:adjustments:detail", args=[adjustment.pk]) if adjustment else "",
+            "list_url": self.viewset.reverse("index"),
+        }
+
+
+class CycleCountCreateView(_LinesCreateView):
+    template_name = "stock/count_form.html"
+    form_class = CountForm
+    permission = "stock.add_cyclecount"
+
+    def create(self, form: CountForm, location: Any) -> CycleCount:
+        count = services.stock_count_submit(
+            location=location, lines=form.line_inputs(), note=form.cleaned_data["note"], counted_by=self.request.user
+        )
+        adjustment = getattr(count, "adjustment", None)
+        if adjustment is None:
+            messages.success(self.request, f"{count.number}: everything matched the books.")
+        else:
+            messages.success(
+                self.request,
+                f"{count.number}: variances became {adjustment.number} ({adjustment.value} {adjustment.currency}), "
+                f"{adjustment.get_status_display().lower()}.",
+            )
+        return count
