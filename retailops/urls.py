@@ -9,6 +9,7 @@ api_v1 = [
     path("", include("apps.stock.api.urls")),
     path("", include("apps.orders.api.urls")),
     path("", include("apps.core.api.urls")),
+    path("", include("apps.approvals.api.urls")),
 ]
 
 urlpatterns = [

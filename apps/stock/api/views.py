@@ -1,16 +1,18 @@
-"""Stock API: receipts without a purchase order, levels, movements."""
+"""Stock API: receipts without a purchase order, levels, movements, adjustments and cycle counts."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.accounts.scoping import user_can_see_location, user_location_ids
+from apps.approvals import selectors as approval_selectors
 from apps.catalog.selectors import location_get_by_code, products_by_sku
+from apps.core.api.pagination import StandardPagination
 from apps.core.api.schema import error_responses
 from apps.core.errors import PermissionDenied
 from apps.stock import selectors, services
-from apps.stock.models import MovementKind, StockLevel, StockMovement
+from apps.stock.models import AdjustmentReason, AdjustmentStatus, MovementKind, StockLevel, StockMovement
 
 
 class ReceiptLineInput(serializers.Serializer):
@@ -127,3 +129,328 @@ class StockMovementListApi(generics.ListAPIView):
             kind=params.get("kind") or None,
             location_ids=user_location_ids(self.request.user),
         )
+
+
+# --- inventory control: adjustments and cycle counts ---------------------------------------------
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer: never a bool, a string or a float."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def _location_for(code: str):
+    location = location_get_by_code(code)
+    if location is None or not location.active:
+        raise serializers.ValidationError(f"Unknown location {code!r}")
+    return location
+
+
+def _products_for(lines: list[dict]) -> dict:
+    skus = [line["sku"] for line in lines]
+    duplicates = sorted({sku for sku in skus if skus.count(sku) > 1})
+    if duplicates:
+        raise serializers.ValidationError(f"Each sku may appear once: {', '.join(duplicates)}")
+    products = products_by_sku(skus)
+    unknown = sorted({sku for sku in skus if sku not in products})
+    if unknown:
+        raise serializers.ValidationError(f"Unknown sku: {', '.join(unknown)}")
+    return products
+
+
+class AdjustmentLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity_delta = StrictIntegerField(
+        min_value=-1_000_000, max_value=1_000_000, help_text="Signed change of on hand; not zero"
+    )
+
+    def validate_quantity_delta(self, value):
+        if value == 0:
+            raise serializers.ValidationError("A delta of zero changes nothing.")
+        return value
+
+
+class AdjustmentInput(serializers.Serializer):
+    location = serializers.CharField(max_length=32)
+    reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = AdjustmentLineInput(many=True, allow_empty=False, max_length=500)
+
+    def validate_location(self, code):
+        return _location_for(code)
+
+    def validate_lines(self, lines):
+        products = _products_for(lines)
+        return [
+            services.AdjustmentLineInput(product=products[ln["sku"]], quantity_delta=ln["quantity_delta"])
+            for ln in lines
+        ]
+
+
+class ApprovalStateOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    level = serializers.IntegerField(help_text="The level open now (the last one once decided)")
+    levels = serializers.IntegerField()
+    outcome = serializers.ChoiceField(choices=["pending", "approved", "rejected"])
+    task_id = serializers.IntegerField(allow_null=True, help_text="The open task, while pending")
+
+
+class AdjustmentLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity_delta = serializers.IntegerField()
+    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+
+class AdjustmentOutput(serializers.Serializer):
+    """Built by `adjustment_representation`; this class documents the shape."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    location = serializers.CharField()
+    reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
+    note = serializers.CharField()
+    status = serializers.ChoiceField(choices=AdjustmentStatus.choices)
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    requested_by = serializers.CharField()
+    count_id = serializers.IntegerField(allow_null=True)
+    approval = ApprovalStateOutput(allow_null=True)
+    lines = AdjustmentLineOutput(many=True)
+    created_at = serializers.DateTimeField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    decided_at = serializers.DateTimeField(allow_null=True)
+    posted_at = serializers.DateTimeField(allow_null=True)
+
+
+class AdjustmentDetailOutput(AdjustmentOutput):
+    history = serializers.ListField(child=serializers.DictField())
+    approval_trail = serializers.ListField(child=serializers.DictField())
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def adjustment_representations(adjustments) -> list[dict]:
+    """Lines and approval state for a page of adjustments in a fixed number of queries."""
+    adjustments = list(adjustments)
+    selectors.stock_adjustments_with_lines(adjustments)
+    approvals = approval_selectors.approval_requests_for_subjects(
+        subject_type=services.SUBJECT_ADJUSTMENT, subject_ids=[a.pk for a in adjustments]
+    )
+    open_tasks = approval_selectors.approval_open_tasks(request_ids=[r.pk for r in approvals.values()])
+    body = []
+    for a in adjustments:
+        request = approvals.get(str(a.pk))
+        body.append(
+            {
+                "id": a.pk,
+                "number": a.number,
+                "location": a.location.code,
+                "reason": a.reason,
+                "note": a.note,
+                "status": a.status,
+                "value": f"{a.value:.2f}",
+                "currency": a.currency,
+                "requested_by": a.requested_by.get_username(),
+                "count_id": a.count_id,
+                "approval": None
+                if request is None
+                else {
+                    "id": request.pk,
+                    "level": request.current_level,
+                    "levels": request.levels,
+                    "outcome": request.outcome,
+                    "task_id": open_tasks.get(request.pk),
+                },
+                "lines": [
+                    {
+                        "sku": ln.product.sku,
+                        "quantity_delta": ln.quantity_delta,
+                        "unit_cost": f"{ln.unit_cost:.2f}",
+                        "value": f"{ln.value:.2f}",
+                    }
+                    for ln in a._prefetched_lines
+                ],
+                "created_at": _iso(a.created_at),
+                "submitted_at": _iso(a.submitted_at),
+                "decided_at": _iso(a.decided_at),
+                "posted_at": _iso(a.posted_at),
+            }
+        )
+    return body
+
+
+class AdjustmentListFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=AdjustmentStatus.choices, required=False)
+    reason = serializers.ChoiceField(choices=AdjustmentReason.choices, required=False)
+    location = serializers.CharField(max_length=32, required=False)
+
+
+class StockAdjustmentListCreateApi(APIView):
+    required_perms = {"GET": ["stock.view_stockadjustment"], "POST": ["stock.add_stockadjustment"]}
+
+    @extend_schema(
+        operation_id="stock_adjustments_list",
+        parameters=[AdjustmentListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: AdjustmentOutput(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request):
+        filters = AdjustmentListFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.stock_adjustment_list(**filters.validated_data, location_ids=user_location_ids(request.user))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(adjustment_representations(page))
+
+    @extend_schema(
+        operation_id="stock_adjustments_create",
+        request=AdjustmentInput,
+        responses={
+            201: OpenApiResponse(
+                AdjustmentOutput,
+                description="Recorded and submitted: `posted` within the approval policy, else `pending_approval` "
+                "with the approval process in `approval`",
+            ),
+            **error_responses(400, 401, 403, 409, 413),
+        },
+    )
+    def post(self, request):
+        data = AdjustmentInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        if not user_can_see_location(request.user, data.validated_data["location"].pk):
+            raise PermissionDenied("You may only adjust stock at your own locations.")
+        adjustment = services.stock_adjustment_create(requested_by=request.user, **data.validated_data)
+        return Response(adjustment_representations([adjustment])[0], status=status.HTTP_201_CREATED)
+
+
+class StockAdjustmentDetailApi(APIView):
+    required_perms = {"GET": ["stock.view_stockadjustment"]}
+
+    @extend_schema(responses={200: AdjustmentDetailOutput, **error_responses(401, 403, 404)})
+    def get(self, request, adjustment_id: int):
+        adjustment = selectors.stock_adjustment_get(
+            adjustment_id=adjustment_id, location_ids=user_location_ids(request.user)
+        )
+        body = adjustment_representations([adjustment])[0]
+        body["history"] = [
+            {
+                "from_status": h.from_status,
+                "to_status": h.to_status,
+                "actor": h.actor.get_username() if h.actor_id else "system",
+                "reason": h.reason,
+                "at": _iso(h.at),
+            }
+            for h in selectors.stock_adjustment_history(adjustment_id=adjustment.pk)
+        ]
+        trail = approval_selectors.approval_request_trail(request_id=body["approval"]["id"]) if body["approval"] else []
+        body["approval_trail"] = [
+            {
+                "at": _iso(e.at),
+                "action": e.action,
+                "level": e.level,
+                "actor": e.actor.get_username() if e.actor_id else None,
+                "on_behalf_of": e.on_behalf_of.get_username() if e.on_behalf_of_id else None,
+                "comment": e.comment,
+            }
+            for e in trail
+        ]
+        return Response(body)
+
+
+class CountLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    counted = StrictIntegerField(min_value=0, max_value=10_000_000)
+
+
+class CountInput(serializers.Serializer):
+    location = serializers.CharField(max_length=32)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = CountLineInput(many=True, allow_empty=False, max_length=1000)
+
+    def validate_location(self, code):
+        return _location_for(code)
+
+    def validate_lines(self, lines):
+        products = _products_for(lines)
+        return [services.CountLineInput(product=products[ln["sku"]], counted=ln["counted"]) for ln in lines]
+
+
+class CountLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    counted = serializers.IntegerField()
+    expected = serializers.IntegerField(help_text="on hand when the count was submitted")
+    variance = serializers.IntegerField(help_text="counted − expected")
+
+
+class CountOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    location = serializers.CharField()
+    counted_by = serializers.CharField()
+    note = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    lines = CountLineOutput(many=True)
+    adjustment = AdjustmentOutput(allow_null=True, help_text="The count_variance adjustment, if anything differed")
+
+
+def count_representation(count) -> dict:
+    adjustment = getattr(count, "adjustment", None)
+    return {
+        "id": count.pk,
+        "number": count.number,
+        "location": count.location.code,
+        "counted_by": count.counted_by.get_username(),
+        "note": count.note,
+        "created_at": _iso(count.created_at),
+        "lines": [
+            {"sku": ln.product.sku, "counted": ln.counted, "expected": ln.expected, "variance": ln.variance}
+            for ln in selectors.stock_count_lines(count_id=count.pk)
+        ],
+        "adjustment": adjustment_representations([adjustment])[0] if adjustment is not None else None,
+    }
+
+
+class StockCountListCreateApi(APIView):
+    required_perms = {"GET": ["stock.view_cyclecount"], "POST": ["stock.add_cyclecount"]}
+
+    @extend_schema(
+        operation_id="stock_counts_list",
+        parameters=[OpenApiParameter("location", str), OpenApiParameter("page", int)],
+        responses={200: CountOutput(many=True), **error_responses(401, 403)},
+    )
+    def get(self, request):
+        qs = selectors.stock_count_list(
+            location=request.query_params.get("location") or None, location_ids=user_location_ids(request.user)
+        )
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response([count_representation(c) for c in page])
+
+    @extend_schema(
+        operation_id="stock_counts_create",
+        request=CountInput,
+        responses={201: CountOutput, **error_responses(400, 401, 403, 409, 413)},
+        description="Record a cycle count: variances against on hand now become one count_variance adjustment "
+        "under the approval policy.",
+    )
+    def post(self, request):
+        data = CountInput(data=request.data, context={"request": request})
+        data.is_valid(raise_exception=True)
+        if not user_can_see_location(request.user, data.validated_data["location"].pk):
+            raise PermissionDenied("You may only count stock at your own locations.")
+        count = services.stock_count_submit(counted_by=request.user, **data.validated_data)
+        count = selectors.stock_count_get(count_id=count.pk)
+        return Response(count_representation(count), status=status.HTTP_201_CREATED)
+
+
+class StockCountDetailApi(APIView):
+    required_perms = {"GET": ["stock.view_cyclecount"]}
+
+    @extend_schema(responses={200: CountOutput, **error_responses(401, 403, 404)})
+    def get(self, request, count_id: int):
+        count = selectors.stock_count_get(count_id=count_id, location_ids=user_location_ids(request.user))
+        return Response(count_representation(count))
