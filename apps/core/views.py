@@ -113,7 +113,8 @@ class IncidentFilter(django_filters.FilterSet):
         self.form.fields["status"].initial = IN_QUEUE
 
     def selector_kwargs(self) -> dict[str, Any]:
-        data = self.form.cleaned_data if self.form.is_valid() else {}
+        self.form.is_valid()  # a stale or bad value drops that one filter, not the others
+        data = getattr(self.form, "cleaned_data", {})
         assignee = data.get("assignee") or None
         overdue = data.get("overdue") or None
         return {

@@ -106,6 +106,17 @@ def test_the_queue_filters(ops, stores, query, expected):
     assert sorted(names[pk] for pk in listed(r)) == expected
 
 
+def test_a_bad_filter_value_drops_only_that_filter_and_never_the_scope(manager, stores):
+    mine = make_incident(location=stores[0])
+    done = make_incident(location=stores[0])
+    incident_resolve(incident_id=done.pk, actor=None, note="x")
+    make_incident(location=stores[1])
+    r = client_for(manager).get(LIST + "?status=resolved&kind=no.such.kind&location=THEIRS")
+    assert r.status_code == 200
+    assert listed(r) == [done.pk]
+    assert listed(client_for(manager).get(LIST + "?overdue=perhaps")) == [mine.pk]
+
+
 def test_the_aging_buckets_count_and_link_to_their_filter(ops):
     now = timezone.now()
     for hours in (1, 2, 30, 200):

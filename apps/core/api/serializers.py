@@ -61,7 +61,7 @@ class IncidentStatusField(serializers.CharField):
     enum and warn (ENUM_NAME_OVERRIDES in settings would be the other way out)."""
 
 
-class SubjectOutput(serializers.Serializer):
+class IncidentSubjectOutput(serializers.Serializer):
     type = serializers.CharField(help_text="app_label.model")
     id = serializers.CharField()
     url = serializers.CharField(allow_null=True, help_text="The subject's portal page, where one exists")
@@ -106,7 +106,7 @@ class IncidentOutput(serializers.ModelSerializer):
     def get_assignee(self, incident) -> str | None:
         return incident.assignee.get_username() if incident.assignee_id else None
 
-    @extend_schema_field(SubjectOutput(allow_null=True))
+    @extend_schema_field(IncidentSubjectOutput(allow_null=True))
     def get_subject(self, incident) -> dict | None:
         label = incident_subject_label(incident)
         if not label:
@@ -140,14 +140,14 @@ class IncidentDetailOutput(IncidentOutput):
         return IncidentEventOutput(self.context["history"], many=True).data
 
 
-class AgingBucketOutput(serializers.Serializer):
+class IncidentAgingBucketOutput(serializers.Serializer):
     key = serializers.ChoiceField(choices=AGING_KEYS)
     label = serializers.CharField()
     count = serializers.IntegerField()
 
 
-class AgingOutput(serializers.Serializer):
-    buckets = AgingBucketOutput(many=True)
+class IncidentAgingOutput(serializers.Serializer):
+    buckets = IncidentAgingBucketOutput(many=True)
     total = serializers.IntegerField(help_text="Open and acknowledged incidents in all buckets")
 
 
@@ -160,7 +160,7 @@ def _user_by_username(username: str | None):
     return user
 
 
-class AssignInput(serializers.Serializer):
+class IncidentAssignInput(serializers.Serializer):
     assignee = serializers.CharField(allow_null=True, max_length=150, help_text="Username; null to unassign")
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
@@ -168,25 +168,25 @@ class AssignInput(serializers.Serializer):
         return _user_by_username(username)
 
 
-class NoteInput(serializers.Serializer):
+class IncidentNoteInput(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
 
 
-class ResolveInput(serializers.Serializer):
+class IncidentResolveInput(serializers.Serializer):
     note = serializers.CharField(max_length=2000, help_text="What was done: required")
 
 
-class DismissInput(serializers.Serializer):
+class IncidentDismissInput(serializers.Serializer):
     reason = serializers.CharField(max_length=2000, help_text="Why this needs nothing: required")
 
 
-class RetryOutput(serializers.Serializer):
+class IncidentRetryOutput(serializers.Serializer):
     succeeded = serializers.BooleanField(help_text="The job now succeeds and the incident is resolved")
     detail = serializers.CharField()
     incident = IncidentDetailOutput()
 
 
-class BulkInput(serializers.Serializer):
+class IncidentBulkInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=BULK_ACTIONS)
     ids = serializers.ListField(child=serializers.IntegerField(min_value=1), allow_empty=False, max_length=200)
     note = serializers.CharField(
@@ -212,7 +212,7 @@ class BulkInput(serializers.Serializer):
         return attrs
 
 
-class BulkItemOutput(serializers.Serializer):
+class IncidentBulkItemOutput(serializers.Serializer):
     id = serializers.IntegerField()
     ok = serializers.BooleanField()
     status = serializers.CharField(help_text="The incident's status afterwards (empty when not found)")
@@ -223,7 +223,7 @@ class BulkItemOutput(serializers.Serializer):
     detail = serializers.CharField()
 
 
-class BulkOutput(serializers.Serializer):
-    results = BulkItemOutput(many=True)
+class IncidentBulkOutput(serializers.Serializer):
+    results = IncidentBulkItemOutput(many=True)
     succeeded = serializers.IntegerField()
     failed = serializers.IntegerField()

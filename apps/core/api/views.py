@@ -12,17 +12,17 @@ from apps.core import selectors, services
 from apps.core.api.pagination import StandardPagination
 from apps.core.api.schema import error_responses
 from apps.core.api.serializers import (
-    AgingOutput,
-    AssignInput,
-    BulkInput,
-    BulkOutput,
-    DismissInput,
+    IncidentAgingOutput,
+    IncidentAssignInput,
+    IncidentBulkInput,
+    IncidentBulkOutput,
     IncidentDetailOutput,
+    IncidentDismissInput,
     IncidentListFilter,
+    IncidentNoteInput,
     IncidentOutput,
-    NoteInput,
-    ResolveInput,
-    RetryOutput,
+    IncidentResolveInput,
+    IncidentRetryOutput,
 )
 
 VIEW = "core.view_incident"
@@ -63,7 +63,7 @@ class IncidentAgingApi(APIView):
     @extend_schema(
         operation_id="incidents_aging",
         parameters=[IncidentListFilter],
-        responses={200: AgingOutput, **error_responses(400, 401, 403)},
+        responses={200: IncidentAgingOutput, **error_responses(400, 401, 403)},
         description="Open and acknowledged incidents counted by age (since created) under the list's filters; "
         "`age` is ignored here. Buckets: < 4h, 4–24h, 1–3d, 3–7d, > 7d.",
     )
@@ -92,13 +92,13 @@ class IncidentAssignApi(APIView):
 
     @extend_schema(
         operation_id="incidents_assign",
-        request=AssignInput,
+        request=IncidentAssignInput,
         responses={200: IncidentDetailOutput, **_ACTION_ERRORS},
         description="Assign an open or acknowledged incident (assignee null: unassign). The assignee must be "
         "allowed to act on it (409 otherwise).",
     )
     def post(self, request, incident_id: int):
-        data = AssignInput(data=request.data)
+        data = IncidentAssignInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.incident_assign(incident_id=incident_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, incident_id))
@@ -109,12 +109,12 @@ class IncidentAcknowledgeApi(APIView):
 
     @extend_schema(
         operation_id="incidents_acknowledge",
-        request=NoteInput,
+        request=IncidentNoteInput,
         responses={200: IncidentDetailOutput, **_ACTION_ERRORS},
         description="open → acknowledged; an unassigned incident is assigned to the caller.",
     )
     def post(self, request, incident_id: int):
-        data = NoteInput(data=request.data)
+        data = IncidentNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.incident_acknowledge(incident_id=incident_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, incident_id))
@@ -125,12 +125,12 @@ class IncidentResolveApi(APIView):
 
     @extend_schema(
         operation_id="incidents_resolve",
-        request=ResolveInput,
+        request=IncidentResolveInput,
         responses={200: IncidentDetailOutput, **_ACTION_ERRORS},
         description="open/acknowledged → resolved, with a required note.",
     )
     def post(self, request, incident_id: int):
-        data = ResolveInput(data=request.data)
+        data = IncidentResolveInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.incident_resolve(incident_id=incident_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, incident_id))
@@ -141,12 +141,12 @@ class IncidentDismissApi(APIView):
 
     @extend_schema(
         operation_id="incidents_dismiss",
-        request=DismissInput,
+        request=IncidentDismissInput,
         responses={200: IncidentDetailOutput, **_ACTION_ERRORS},
         description="open/acknowledged → dismissed, with a required reason.",
     )
     def post(self, request, incident_id: int):
-        data = DismissInput(data=request.data)
+        data = IncidentDismissInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.incident_dismiss(incident_id=incident_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, incident_id))
@@ -157,13 +157,13 @@ class IncidentReopenApi(APIView):
 
     @extend_schema(
         operation_id="incidents_reopen",
-        request=NoteInput,
+        request=IncidentNoteInput,
         responses={200: IncidentDetailOutput, **_ACTION_ERRORS},
         description="resolved/dismissed → open, due again from now. 409 while the same problem is open under "
         "another incident.",
     )
     def post(self, request, incident_id: int):
-        data = NoteInput(data=request.data)
+        data = IncidentNoteInput(data=request.data)
         data.is_valid(raise_exception=True)
         services.incident_reopen(incident_id=incident_id, actor=request.user, **data.validated_data)
         return Response(_detail(request, incident_id))
@@ -175,7 +175,7 @@ class IncidentRetryApi(APIView):
     @extend_schema(
         operation_id="incidents_retry",
         request=None,
-        responses={200: RetryOutput, **error_responses(401, 403, 404, 409)},
+        responses={200: IncidentRetryOutput, **error_responses(401, 403, 404, 409)},
         description="Re-run the failed job behind the incident (kinds with a registered retry only, else 409). "
         "Resolved if it now succeeds; otherwise it stays open with the attempt counted and recorded.",
     )
@@ -191,13 +191,13 @@ class IncidentBulkApi(APIView):
 
     @extend_schema(
         operation_id="incidents_bulk",
-        request=BulkInput,
-        responses={200: BulkOutput, **error_responses(400, 401, 403)},
+        request=IncidentBulkInput,
+        responses={200: IncidentBulkOutput, **error_responses(400, 401, 403)},
         description="One action on up to 200 incidents, each on its own: a result per id, in the order given "
         "(duplicates once). An item is refused as not_found, not_visible, invalid_transition, …",
     )
     def post(self, request):
-        data = BulkInput(data=request.data)
+        data = IncidentBulkInput(data=request.data)
         data.is_valid(raise_exception=True)
         results = services.incident_bulk(actor=request.user, **data.validated_data)
         succeeded = sum(1 for r in results if r.ok)
