@@ -22,11 +22,11 @@ def _name(user) -> str | None:
     return user.get_username() if user is not None else None
 
 
-class DecisionInput(serializers.Serializer):
+class ApprovalDecisionInput(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class RejectInput(serializers.Serializer):
+class ApprovalRejectInput(serializers.Serializer):
     comment = serializers.CharField(max_length=2000, help_text="Why: required for a rejection")
 
 
@@ -39,25 +39,25 @@ class StrictIdField(serializers.IntegerField):
         return super().to_internal_value(data)
 
 
-class BulkInput(serializers.Serializer):
+class ApprovalBulkInput(serializers.Serializer):
     action = serializers.ChoiceField(choices=BULK_ACTIONS)
     ids = serializers.ListField(child=StrictIdField(min_value=1, max_value=2**62), allow_empty=False, max_length=200)
     comment = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
-class BulkResultOutput(serializers.Serializer):
+class ApprovalBulkResultOutput(serializers.Serializer):
     id = serializers.IntegerField()
     ok = serializers.BooleanField()
     code = serializers.CharField(help_text="ok, or why not: separation_of_duties, already_decided, not_claimable, …")
     detail = serializers.CharField()
-    status = serializers.ChoiceField(choices=TASK_STATUSES + [""], help_text="The task's status after the action")
+    status = serializers.CharField(help_text="The task's status after the action (empty when refused)")
 
 
-class BulkOutput(serializers.Serializer):
-    results = BulkResultOutput(many=True)
+class ApprovalBulkOutput(serializers.Serializer):
+    results = ApprovalBulkResultOutput(many=True)
 
 
-class TaskListFilter(serializers.Serializer):
+class ApprovalTaskListFilter(serializers.Serializer):
     scope = serializers.ChoiceField(
         choices=selectors.SCOPES,
         required=False,
@@ -66,7 +66,7 @@ class TaskListFilter(serializers.Serializer):
     )
 
 
-class TaskOutput(serializers.Serializer):
+class ApprovalTaskOutput(serializers.Serializer):
     """Documents the shape of `task_representation`."""
 
     id = serializers.IntegerField()
@@ -85,7 +85,7 @@ class TaskOutput(serializers.Serializer):
     due_at = serializers.DateTimeField()
     overdue = serializers.BooleanField()
     escalated_at = serializers.DateTimeField(allow_null=True)
-    status = serializers.ChoiceField(choices=TASK_STATUSES)
+    status = serializers.CharField(help_text="One of: " + ", ".join(TASK_STATUSES))
     owner = serializers.CharField(allow_null=True)
     on_behalf_of = serializers.CharField(allow_null=True, help_text="Whose authority a delegate used")
     decided_by = serializers.CharField(allow_null=True)
@@ -122,7 +122,7 @@ def task_representation(task: ApprovalTask) -> dict[str, Any]:
     }
 
 
-class EventOutput(serializers.Serializer):
+class ApprovalEventOutput(serializers.Serializer):
     at = serializers.DateTimeField()
     action = serializers.CharField()
     level = serializers.IntegerField(allow_null=True)
@@ -142,11 +142,11 @@ def event_representation(event: ApprovalEvent) -> dict[str, Any]:
     }
 
 
-class TaskDetailOutput(TaskOutput):
+class ApprovalTaskDetailOutput(ApprovalTaskOutput):
     subject = serializers.DictField(help_text="title, url, facts [[label, value]], columns, rows")
     policy = serializers.DictField(help_text="The policy that applied and the levels it asked for")
     may = serializers.DictField(help_text="What you may do now: claim, decide, and why not")
-    trail = EventOutput(many=True)
+    trail = ApprovalEventOutput(many=True)
 
 
 class DelegationInput(serializers.Serializer):

@@ -15,15 +15,15 @@ from rest_framework.views import APIView
 
 from apps.approvals import selectors, services
 from apps.approvals.api.serializers import (
-    BulkInput,
-    BulkOutput,
-    DecisionInput,
+    ApprovalBulkInput,
+    ApprovalBulkOutput,
+    ApprovalDecisionInput,
+    ApprovalRejectInput,
+    ApprovalTaskDetailOutput,
+    ApprovalTaskListFilter,
+    ApprovalTaskOutput,
     DelegationInput,
     DelegationOutput,
-    RejectInput,
-    TaskDetailOutput,
-    TaskListFilter,
-    TaskOutput,
     event_representation,
     task_representation,
 )
@@ -69,12 +69,12 @@ class ApprovalTaskListApi(APIView):
     required_perms = {"GET": ANY_USER}
 
     @extend_schema(
-        parameters=[TaskListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: TaskOutput(many=True), **error_responses(400, 401)},
+        parameters=[ApprovalTaskListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: ApprovalTaskOutput(many=True), **error_responses(400, 401)},
         description="What you may claim or hold (or one scope of it), most urgent first; archive newest first.",
     )
     def get(self, request):
-        filters = TaskListFilter(data=request.query_params)
+        filters = ApprovalTaskListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.approval_task_list(user=request.user, scope=filters.validated_data.get("scope"))
         paginator = StandardPagination()
@@ -85,7 +85,7 @@ class ApprovalTaskListApi(APIView):
 class ApprovalTaskDetailApi(APIView):
     required_perms = {"GET": ANY_USER}
 
-    @extend_schema(responses={200: TaskDetailOutput, **error_responses(401, 404)})
+    @extend_schema(responses={200: ApprovalTaskDetailOutput, **error_responses(401, 404)})
     def get(self, request, task_id: int):
         task = selectors.approval_task_get(task_id=task_id, user=request.user)
         return Response(task_detail_representation(task, request.user))
@@ -104,7 +104,7 @@ class _TaskActionApi(APIView):
 class ApprovalTaskClaimApi(_TaskActionApi):
     @extend_schema(
         request=None,
-        responses={200: TaskOutput, **error_responses(401, 403, 404, 409)},
+        responses={200: ApprovalTaskOutput, **error_responses(401, 403, 404, 409)},
         description="Take an open task into your inbox (with your own authority or a delegator's).",
     )
     def post(self, request, task_id: int):
@@ -113,13 +113,13 @@ class ApprovalTaskClaimApi(_TaskActionApi):
 
 class ApprovalTaskApproveApi(_TaskActionApi):
     @extend_schema(
-        request=DecisionInput,
-        responses={200: TaskOutput, **error_responses(400, 401, 403, 404, 409)},
+        request=ApprovalDecisionInput,
+        responses={200: ApprovalTaskOutput, **error_responses(400, 401, 403, 404, 409)},
         description="Approve the level you hold. The last level applies the outcome to the subject at once; "
         "if the subject refuses (e.g. not enough stock) nothing is written and the error is returned.",
     )
     def post(self, request, task_id: int):
-        data = DecisionInput(data=request.data if isinstance(request.data, dict) else {})
+        data = ApprovalDecisionInput(data=request.data if isinstance(request.data, dict) else {})
         data.is_valid(raise_exception=True)
         comment = data.validated_data["comment"]
         return self._act(
@@ -131,12 +131,12 @@ class ApprovalTaskApproveApi(_TaskActionApi):
 
 class ApprovalTaskRejectApi(_TaskActionApi):
     @extend_schema(
-        request=RejectInput,
-        responses={200: TaskOutput, **error_responses(400, 401, 403, 404, 409)},
+        request=ApprovalRejectInput,
+        responses={200: ApprovalTaskOutput, **error_responses(400, 401, 403, 404, 409)},
         description="Reject the level you hold, saying why: the whole request ends rejected.",
     )
     def post(self, request, task_id: int):
-        data = RejectInput(data=request.data)
+        data = ApprovalRejectInput(data=request.data)
         data.is_valid(raise_exception=True)
         comment = data.validated_data["comment"]
         return self._act(
@@ -150,14 +150,14 @@ class ApprovalTaskBulkApi(APIView):
     required_perms = {"POST": ANY_USER}
 
     @extend_schema(
-        request=BulkInput,
-        responses={200: BulkOutput, **error_responses(400, 401)},
+        request=ApprovalBulkInput,
+        responses={200: ApprovalBulkOutput, **error_responses(400, 401)},
         description="Claim, approve or reject many tasks; each on its own, one result per distinct id in the order "
         "given. Approving or rejecting an open task claims it first (undone if the decision is refused). "
         "Tasks you may not see are reported not_found.",
     )
     def post(self, request):
-        data = BulkInput(data=request.data)
+        data = ApprovalBulkInput(data=request.data)
         data.is_valid(raise_exception=True)
         d = data.validated_data
         ids = list(dict.fromkeys(d["ids"]))

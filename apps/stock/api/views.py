@@ -160,7 +160,7 @@ def _products_for(lines: list[dict]) -> dict:
     return products
 
 
-class AdjustmentLineInput(serializers.Serializer):
+class StockAdjustmentLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity_delta = StrictIntegerField(
         min_value=-1_000_000, max_value=1_000_000, help_text="Signed change of on hand; not zero"
@@ -172,11 +172,11 @@ class AdjustmentLineInput(serializers.Serializer):
         return value
 
 
-class AdjustmentInput(serializers.Serializer):
+class StockAdjustmentInput(serializers.Serializer):
     location = serializers.CharField(max_length=32)
     reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    lines = AdjustmentLineInput(many=True, allow_empty=False, max_length=500)
+    lines = StockAdjustmentLineInput(many=True, allow_empty=False, max_length=500)
 
     def validate_location(self, code):
         return _location_for(code)
@@ -189,22 +189,22 @@ class AdjustmentInput(serializers.Serializer):
         ]
 
 
-class ApprovalStateOutput(serializers.Serializer):
+class StockAdjustmentApprovalOutput(serializers.Serializer):
     id = serializers.IntegerField()
     level = serializers.IntegerField(help_text="The level open now (the last one once decided)")
     levels = serializers.IntegerField()
-    outcome = serializers.ChoiceField(choices=["pending", "approved", "rejected"])
+    outcome = serializers.CharField(help_text="pending, approved or rejected")
     task_id = serializers.IntegerField(allow_null=True, help_text="The open task, while pending")
 
 
-class AdjustmentLineOutput(serializers.Serializer):
+class StockAdjustmentLineOutput(serializers.Serializer):
     sku = serializers.CharField()
     quantity_delta = serializers.IntegerField()
     unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2)
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
 
 
-class AdjustmentOutput(serializers.Serializer):
+class StockAdjustmentOutput(serializers.Serializer):
     """Built by `adjustment_representation`; this class documents the shape."""
 
     id = serializers.IntegerField()
@@ -212,20 +212,20 @@ class AdjustmentOutput(serializers.Serializer):
     location = serializers.CharField()
     reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
     note = serializers.CharField()
-    status = serializers.ChoiceField(choices=AdjustmentStatus.choices)
+    status = serializers.CharField(help_text="One of: " + ", ".join(AdjustmentStatus.values))
     value = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
     requested_by = serializers.CharField()
     count_id = serializers.IntegerField(allow_null=True)
-    approval = ApprovalStateOutput(allow_null=True)
-    lines = AdjustmentLineOutput(many=True)
+    approval = StockAdjustmentApprovalOutput(allow_null=True)
+    lines = StockAdjustmentLineOutput(many=True)
     created_at = serializers.DateTimeField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     decided_at = serializers.DateTimeField(allow_null=True)
     posted_at = serializers.DateTimeField(allow_null=True)
 
 
-class AdjustmentDetailOutput(AdjustmentOutput):
+class StockAdjustmentDetailOutput(StockAdjustmentOutput):
     history = serializers.ListField(child=serializers.DictField())
     approval_trail = serializers.ListField(child=serializers.DictField())
 
@@ -284,7 +284,7 @@ def adjustment_representations(adjustments) -> list[dict]:
     return body
 
 
-class AdjustmentListFilter(serializers.Serializer):
+class StockAdjustmentListFilter(serializers.Serializer):
     status = serializers.ChoiceField(choices=AdjustmentStatus.choices, required=False)
     reason = serializers.ChoiceField(choices=AdjustmentReason.choices, required=False)
     location = serializers.CharField(max_length=32, required=False)
@@ -295,11 +295,11 @@ class StockAdjustmentListCreateApi(APIView):
 
     @extend_schema(
         operation_id="stock_adjustments_list",
-        parameters=[AdjustmentListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
-        responses={200: AdjustmentOutput(many=True), **error_responses(400, 401, 403)},
+        parameters=[StockAdjustmentListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: StockAdjustmentOutput(many=True), **error_responses(400, 401, 403)},
     )
     def get(self, request):
-        filters = AdjustmentListFilter(data=request.query_params)
+        filters = StockAdjustmentListFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
         qs = selectors.stock_adjustment_list(**filters.validated_data, location_ids=user_location_ids(request.user))
         paginator = StandardPagination()
@@ -308,10 +308,10 @@ class StockAdjustmentListCreateApi(APIView):
 
     @extend_schema(
         operation_id="stock_adjustments_create",
-        request=AdjustmentInput,
+        request=StockAdjustmentInput,
         responses={
             201: OpenApiResponse(
-                AdjustmentOutput,
+                StockAdjustmentOutput,
                 description="Recorded and submitted: `posted` within the approval policy, else `pending_approval` "
                 "with the approval process in `approval`",
             ),
@@ -319,7 +319,7 @@ class StockAdjustmentListCreateApi(APIView):
         },
     )
     def post(self, request):
-        data = AdjustmentInput(data=request.data, context={"request": request})
+        data = StockAdjustmentInput(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         if not user_can_see_location(request.user, data.validated_data["location"].pk):
             raise PermissionDenied("You may only adjust stock at your own locations.")
@@ -330,7 +330,7 @@ class StockAdjustmentListCreateApi(APIView):
 class StockAdjustmentDetailApi(APIView):
     required_perms = {"GET": ["stock.view_stockadjustment"]}
 
-    @extend_schema(responses={200: AdjustmentDetailOutput, **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: StockAdjustmentDetailOutput, **error_responses(401, 403, 404)})
     def get(self, request, adjustment_id: int):
         adjustment = selectors.stock_adjustment_get(
             adjustment_id=adjustment_id, location_ids=user_location_ids(request.user)
@@ -361,15 +361,15 @@ class StockAdjustmentDetailApi(APIView):
         return Response(body)
 
 
-class CountLineInput(serializers.Serializer):
+class StockCountLineInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     counted = StrictIntegerField(min_value=0, max_value=10_000_000)
 
 
-class CountInput(serializers.Serializer):
+class StockCountInput(serializers.Serializer):
     location = serializers.CharField(max_length=32)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    lines = CountLineInput(many=True, allow_empty=False, max_length=1000)
+    lines = StockCountLineInput(many=True, allow_empty=False, max_length=1000)
 
     def validate_location(self, code):
         return _location_for(code)
@@ -379,22 +379,22 @@ class CountInput(serializers.Serializer):
         return [services.CountLineInput(product=products[ln["sku"]], counted=ln["counted"]) for ln in lines]
 
 
-class CountLineOutput(serializers.Serializer):
+class StockCountLineOutput(serializers.Serializer):
     sku = serializers.CharField()
     counted = serializers.IntegerField()
     expected = serializers.IntegerField(help_text="on hand when the count was submitted")
     variance = serializers.IntegerField(help_text="counted − expected")
 
 
-class CountOutput(serializers.Serializer):
+class StockCountOutput(serializers.Serializer):
     id = serializers.IntegerField()
     number = serializers.CharField()
     location = serializers.CharField()
     counted_by = serializers.CharField()
     note = serializers.CharField()
     created_at = serializers.DateTimeField()
-    lines = CountLineOutput(many=True)
-    adjustment = AdjustmentOutput(allow_null=True, help_text="The count_variance adjustment, if anything differed")
+    lines = StockCountLineOutput(many=True)
+    adjustment = StockAdjustmentOutput(allow_null=True, help_text="The count_variance adjustment, if anything differed")
 
 
 def count_representation(count) -> dict:
@@ -420,7 +420,7 @@ class StockCountListCreateApi(APIView):
     @extend_schema(
         operation_id="stock_counts_list",
         parameters=[OpenApiParameter("location", str), OpenApiParameter("page", int)],
-        responses={200: CountOutput(many=True), **error_responses(401, 403)},
+        responses={200: StockCountOutput(many=True), **error_responses(401, 403)},
     )
     def get(self, request):
         qs = selectors.stock_count_list(
@@ -432,13 +432,13 @@ class StockCountListCreateApi(APIView):
 
     @extend_schema(
         operation_id="stock_counts_create",
-        request=CountInput,
-        responses={201: CountOutput, **error_responses(400, 401, 403, 409, 413)},
+        request=StockCountInput,
+        responses={201: StockCountOutput, **error_responses(400, 401, 403, 409, 413)},
         description="Record a cycle count: variances against on hand now become one count_variance adjustment "
         "under the approval policy.",
     )
     def post(self, request):
-        data = CountInput(data=request.data, context={"request": request})
+        data = StockCountInput(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         if not user_can_see_location(request.user, data.validated_data["location"].pk):
             raise PermissionDenied("You may only count stock at your own locations.")
@@ -450,7 +450,7 @@ class StockCountListCreateApi(APIView):
 class StockCountDetailApi(APIView):
     required_perms = {"GET": ["stock.view_cyclecount"]}
 
-    @extend_schema(responses={200: CountOutput, **error_responses(401, 403, 404)})
+    @extend_schema(responses={200: StockCountOutput, **error_responses(401, 403, 404)})
     def get(self, request, count_id: int):
         count = selectors.stock_count_get(count_id=count_id, location_ids=user_location_ids(request.user))
         return Response(count_representation(count))
