@@ -77,6 +77,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "approvals.view_approvalrequest",
         "approvals.add_delegation",
         "approvals.view_delegation",
+        "approvals.manage_approvalrequest",
     ],
     INTEGRATION: [
         *_VIEW_OPS,

@@ -141,7 +141,7 @@ def decide_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest,
     authority = principal if principal is not None else user
     if principal is not None and principal != task.owner and principal.pk not in delegators_of(user, at=at):
         raise NotEligible(
-            f"Your delegation from {_name(principal)} has ended; release or hand over the task.",
+            f"Your delegation from {_name(principal)} has ended; release the task to the queue.",
             extra={"task_id": task.pk},
         )
     if not holds_level(authority, permission=task.owner_permission, group_id=task.owner_group_id):
@@ -151,6 +151,22 @@ def decide_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest,
             extra={"task_id": task.pk},
         )
     return principal
+
+
+MANAGE_PERMISSION = "approvals.manage_approvalrequest"
+
+
+def release_allowed(*, user: Any, task: ApprovalTask) -> None:
+    """The holder, whoever they hold it for, or a manager of approvals may put a claimed task back in the queue."""
+    _ensure_open(task)
+    if task.status != STATUS.ASSIGNED:
+        raise NotClaimable(f"Approval task {task.pk} is not claimed.", extra={"task_id": task.pk})
+    if user.pk in (task.owner_id, task.claimed_on_behalf_of_id) or user.has_perm(MANAGE_PERMISSION):
+        return
+    raise NotEligible(
+        f"Approval task {task.pk} is held by {_name(task.owner)}; only they (or a manager) may release it.",
+        extra={"task_id": task.pk},
+    )
 
 
 def delegators_of(user: Any, *, at: datetime | None = None) -> set[int]:

@@ -213,6 +213,7 @@ class EventAction(models.TextChoices):
     REQUESTED = "requested", "Requested"
     OPENED = "opened", "Level opened"
     CLAIMED = "claimed", "Claimed"
+    RELEASED = "released", "Released to the queue"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
     ESCALATED = "escalated", "Escalated (overdue)"

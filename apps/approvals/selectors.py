@@ -126,6 +126,7 @@ class Possible:
     decide: bool
     reason: str
     on_behalf_of: Any | None
+    release: bool = False
 
 
 def approval_task_possible(*, task: ApprovalTask, user: Any) -> Possible:
@@ -138,10 +139,16 @@ def approval_task_possible(*, task: ApprovalTask, user: Any) -> Possible:
         return Possible(claim=True, decide=False, reason="", on_behalf_of=principal)
     if task.status == STATUS.ASSIGNED:
         try:
+            authority.release_allowed(user=user, task=task)
+        except DomainError:
+            release = False
+        else:
+            release = True
+        try:
             principal = authority.decide_authority(user=user, task=task, request=request)
         except DomainError as error:
-            return Possible(claim=False, decide=False, reason=error.detail, on_behalf_of=None)
-        return Possible(claim=False, decide=True, reason="", on_behalf_of=principal)
+            return Possible(claim=False, decide=False, reason=error.detail, on_behalf_of=None, release=release)
+        return Possible(claim=False, decide=True, reason="", on_behalf_of=principal, release=release)
     return Possible(claim=False, decide=False, reason="", on_behalf_of=None)
 
 

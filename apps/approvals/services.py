@@ -177,6 +177,27 @@ def approval_task_claim(*, task_id: int, user: Any) -> ApprovalTask:
     return task
 
 
+def approval_task_release(*, task_id: int, user: Any, comment: str = "") -> ApprovalTask:
+    """Put a claimed task back in the queue (viewflow's unassign): its holder, the person they held it
+    for, or a manager of approvals (e.g. when the holder left). Writes nothing when it refuses."""
+    with _process_locked(task_id) as (task, request):
+        authority.release_allowed(user=user, task=task)
+        previous = task.owner
+        _activation(task).unassign()
+        task.assigned = None
+        task.claimed_on_behalf_of = None
+        task.save(update_fields=["assigned", "claimed_on_behalf_of"])
+        ApprovalEvent.objects.create(
+            request=request,
+            task=task,
+            action=EventAction.RELEASED,
+            level=task.level,
+            actor=user,
+            comment=(comment or "").strip() or f"released from {previous.get_username()}",
+        )
+    return task
+
+
 def approval_task_decide(*, task_id: int, user: Any, approve: bool, comment: str = "") -> ApprovalTask:
     """Approve or reject the level the user (or their delegator) holds.
 

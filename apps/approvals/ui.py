@@ -46,5 +46,6 @@ class ApprovalsApplication(PortalApplication):
     task_path = path("tasks/<int:pk>/", views.TaskDetailView.as_view(), name="task")
     claim_path = path("tasks/<int:pk>/claim/", views.TaskClaimView.as_view(), name="claim")
     decide_path = path("tasks/<int:pk>/decide/", views.TaskDecideView.as_view(), name="decide")
+    release_path = path("tasks/<int:pk>/release/", views.TaskReleaseView.as_view(), name="release")
     delegations_path = path("delegations/", views.DelegationsView.as_view(), name="delegations")
     revoke_path = path("delegations/<int:pk>/revoke/", views.DelegationRevokeView.as_view(), name="revoke")

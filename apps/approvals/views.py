@@ -132,6 +132,7 @@ class TaskDetailView(TemplateView):
             "trail": selectors.approval_request_trail(request_id=request.pk),
             "claim_url": app.reverse("claim", args=[task.pk]),
             "decide_url": app.reverse("decide", args=[task.pk]),
+            "release_url": app.reverse("release", args=[task.pk]),
             "inbox_url": app.reverse("inbox"),
             "queue_url": app.reverse("queue"),
         }
@@ -159,6 +160,23 @@ class TaskClaimView(View):
             return HttpResponseRedirect(_safe_next(request, app.reverse("task", args=[pk])))
         behalf = f" on behalf of {task.claimed_on_behalf_of.get_username()}" if task.claimed_on_behalf_of else ""
         messages.success(request, f"Task {task.pk} is in your inbox{behalf}.")
+        return HttpResponseRedirect(app.reverse("task", args=[pk]))
+
+
+class TaskReleaseView(View):
+    http_method_names = ["post"]
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        app = _app(request)
+        try:
+            selectors.approval_task_get(task_id=pk, user=request.user)
+            task = services.approval_task_release(task_id=pk, user=request.user)
+        except NotFound:
+            raise Http404("No such task")
+        except DomainError as error:
+            messages.error(request, error.detail)
+        else:
+            messages.success(request, f"Task {task.pk} is back in the queue.")
         return HttpResponseRedirect(app.reverse("task", args=[pk]))
 
 

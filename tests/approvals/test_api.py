@@ -130,6 +130,20 @@ def test_refusals_are_json_with_their_code_and_write_nothing(pending, staff, hel
     assert written() == before
 
 
+def test_the_holder_releases_a_task_back_to_the_queue(pending, staff):
+    _, task = pending
+    api = client_for(staff["approver"])
+    api.post(f"/api/v1/approvals/tasks/{task.pk}/claim/")
+    refused = client_for(staff["approver2"]).post(f"/api/v1/approvals/tasks/{task.pk}/release/")
+    assert (refused.status_code, refused.json()["error"]) == (403, "not_eligible")
+
+    r = api.post(f"/api/v1/approvals/tasks/{task.pk}/release/", {"comment": "on leave tomorrow"}, format="json")
+
+    assert (r.status_code, r.json()["status"], r.json()["owner"]) == (200, "open", None)
+    queue = client_for(staff["approver2"]).get("/api/v1/approvals/tasks/", {"scope": "queue"}).json()["results"]
+    assert [t["id"] for t in queue] == [task.pk]
+
+
 def test_a_rejection_without_a_comment_is_400(pending, staff):
     _, task = pending
     api = client_for(staff["approver"])
@@ -165,13 +179,14 @@ def test_the_detail_shows_subject_policy_trail_and_what_the_caller_may_do(pendin
     assert manager["may"] == {
         "claim": False,
         "decide": False,
+        "release": False,
         "reason": "You requested this; someone else must approve it.",
         "on_behalf_of": None,
     }
 
     data = client_for(staff["approver"]).get(f"/api/v1/approvals/tasks/{task.pk}/").json()
 
-    assert data["may"] == {"claim": True, "decide": False, "reason": "", "on_behalf_of": None}
+    assert data["may"] == {"claim": True, "decide": False, "release": False, "reason": "", "on_behalf_of": None}
     assert data["subject"]["title"] == f"Stock adjustment {adjustment.number} at ST1"
     assert data["subject"]["url"] == f"/stock/adjustments/{adjustment.pk}/"
     assert ["Note", "water leak"] in data["subject"]["facts"]

@@ -134,6 +134,47 @@ def test_a_decided_task_cannot_be_decided_again(one_level, staff):
     assert written() == before
 
 
+def test_the_holder_may_release_a_claimed_task_to_the_queue(one_level, staff):
+    _, task = one_level
+    services.approval_task_claim(task_id=task.pk, user=staff["approver"])
+
+    released = services.approval_task_release(task_id=task.pk, user=staff["approver"])
+
+    assert (released.status, released.owner, released.assigned) == ("NEW", None, None)
+    assert list(selectors.approval_task_queue(user=staff["approver2"])) == [released]
+    event = ApprovalEvent.objects.get(action="released")
+    assert (event.actor, event.level, event.comment) == (staff["approver"], 1, "released from ava")
+
+
+def test_only_the_holder_or_a_manager_may_release(one_level, staff):
+    _, task = one_level
+    services.approval_task_claim(task_id=task.pk, user=staff["approver"])
+    before = written()
+
+    with pytest.raises(NotEligible):
+        services.approval_task_release(task_id=task.pk, user=staff["approver2"])
+    assert written() == before
+
+    # ops admins manage approvals: they free a task whose holder is away
+    services.approval_task_release(task_id=task.pk, user=staff["ops"], comment="ava is ill")
+    assert ApprovalTask.objects.get(pk=task.pk).status == "NEW"
+
+
+def test_a_delegate_whose_window_ended_cannot_decide_but_may_release(one_level, staff):
+    _, task = one_level
+    helper = person("hal")
+    delegation = delegate(staff["approver"], helper)
+    services.approval_task_claim(task_id=task.pk, user=helper)
+    services.delegation_revoke(delegation_id=delegation.pk, actor=staff["approver"])
+
+    with pytest.raises(NotEligible) as refused:
+        services.approval_task_approve(task_id=task.pk, user=helper)
+    assert refused.value.detail == "Your delegation from ava has ended; release the task to the queue."
+
+    services.approval_task_release(task_id=task.pk, user=helper)
+    assert list(selectors.approval_task_queue(user=staff["approver"])) == [ApprovalTask.objects.get(pk=task.pk)]
+
+
 # --- separation of duties ------------------------------------------------------------------------
 @pytest.mark.parametrize("who", ["ops", "admin"], ids=["ops admin holding the permission", "superuser"])
 def test_the_requester_can_never_claim_their_own_request(shop, staff, who):

@@ -106,6 +106,18 @@ def test_a_rejection_from_the_page_needs_a_comment(as_user, shop, staff):
     assert written() == before
 
 
+def test_the_holder_releases_a_task_from_its_page(as_user, shop, staff):
+    task = open_task(adjust(shop["store"], staff["manager"], [(shop["kettle"], -200)]))
+    web = as_user(staff["approver"])
+    web.post(f"/approvals/tasks/{task.pk}/claim/", follow=True)
+    assert 'data-testid="release-form"' in web.get(f"/approvals/tasks/{task.pk}/").content.decode()
+
+    r = web.post(f"/approvals/tasks/{task.pk}/release/", follow=True)
+
+    assert messages_of(r) == [f"Task {task.pk} is back in the queue."]
+    assert f"#{task.pk}" in text(web.get("/approvals/queue/"))
+
+
 def test_bulk_from_the_queue_reports_each_refusal(as_user, shop, staff):
     ok = open_task(adjust(shop["store"], staff["manager"], [(shop["kettle"], -200)]))
     own = open_task(adjust(shop["store"], staff["approver"], [(shop["kettle"], -150)]))

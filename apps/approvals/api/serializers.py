@@ -145,7 +145,7 @@ def event_representation(event: ApprovalEvent) -> dict[str, Any]:
 class ApprovalTaskDetailOutput(ApprovalTaskOutput):
     subject = serializers.DictField(help_text="title, url, facts [[label, value]], columns, rows")
     policy = serializers.DictField(help_text="The policy that applied and the levels it asked for")
-    may = serializers.DictField(help_text="What you may do now: claim, decide, and why not")
+    may = serializers.DictField(help_text="What you may do now: claim, decide, release, and why not")
     trail = ApprovalEventOutput(many=True)
 
 

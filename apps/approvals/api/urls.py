@@ -10,6 +10,9 @@ urlpatterns = [
     path("approvals/tasks/<int:task_id>/", views.ApprovalTaskDetailApi.as_view(), name="approval-task-detail"),
     path("approvals/tasks/<int:task_id>/claim/", views.ApprovalTaskClaimApi.as_view(), name="approval-task-claim"),
     path(
+        "approvals/tasks/<int:task_id>/release/", views.ApprovalTaskReleaseApi.as_view(), name="approval-task-release"
+    ),
+    path(
         "approvals/tasks/<int:task_id>/approve/", views.ApprovalTaskApproveApi.as_view(), name="approval-task-approve"
     ),
     path("approvals/tasks/<int:task_id>/reject/", views.ApprovalTaskRejectApi.as_view(), name="approval-task-reject"),

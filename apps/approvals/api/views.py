@@ -60,6 +60,7 @@ def task_detail_representation(task, user) -> dict:
             "decide": possible.decide,
             "reason": possible.reason,
             "on_behalf_of": possible.on_behalf_of.get_username() if possible.on_behalf_of else None,
+            "release": possible.release,
         },
         "trail": [event_representation(e) for e in selectors.approval_request_trail(request_id=request.pk)],
     }
@@ -109,6 +110,23 @@ class ApprovalTaskClaimApi(_TaskActionApi):
     )
     def post(self, request, task_id: int):
         return self._act(request, task_id, lambda: services.approval_task_claim(task_id=task_id, user=request.user))
+
+
+class ApprovalTaskReleaseApi(_TaskActionApi):
+    @extend_schema(
+        request=ApprovalDecisionInput,
+        responses={200: ApprovalTaskOutput, **error_responses(400, 401, 403, 404, 409)},
+        description="Put a claimed task back in the queue: its holder, the person they hold it for, or a manager.",
+    )
+    def post(self, request, task_id: int):
+        data = ApprovalDecisionInput(data=request.data if isinstance(request.data, dict) else {})
+        data.is_valid(raise_exception=True)
+        comment = data.validated_data["comment"]
+        return self._act(
+            request,
+            task_id,
+            lambda: services.approval_task_release(task_id=task_id, user=request.user, comment=comment),
+        )
 
 
 class ApprovalTaskApproveApi(_TaskActionApi):
