@@ -12,6 +12,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from apps.accounts.roles import sync_roles_after_migrate
 
-        # Permissions are created after migrations run, so the roles are re-synced after every
-        # migrate: a permission added by a later app's migration reaches its roles at once.
+        # Permissions are created after migrations run (per app, in INSTALLED_APPS order), so the
+        # roles are re-synced once the last app has created its own: a permission added by any
+        # app's migration reaches its roles on the same migrate.
         post_migrate.connect(sync_roles_after_migrate, dispatch_uid="accounts.sync_roles")

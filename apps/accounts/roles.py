@@ -111,5 +111,6 @@ def sync_roles(apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
 
 
 def sync_roles_after_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
-    if sender.name == "apps.accounts" or sender.label == "accounts":
+    """Runs once per migrate, after the last installed app has created its permissions."""
+    if sender is list(global_apps.get_app_configs())[-1]:
         sync_roles(using=using)
