@@ -36,8 +36,16 @@ from apps.orders.services import (
     order_ship,
 )
 from apps.orders.states import FulfillmentMethod, OrderStatus
-from apps.stock.models import MovementKind
-from apps.stock.services import ReceiptLine, stock_receive
+from apps.stock.models import AdjustmentReason, MovementKind
+from apps.stock.selectors import stock_level_list
+from apps.stock.services import (
+    AdjustmentLineInput,
+    CountLineInput,
+    ReceiptLine,
+    stock_adjustment_create,
+    stock_count_submit,
+    stock_receive,
+)
 
 DEFAULT_PASSWORD = "retailops-demo"  # noqa: S105 - a published demo password, overridable by DEMO_PASSWORD
 RETAILER = "Harbor & Pine Outfitters"
@@ -250,6 +258,43 @@ def _seed_domain(
     for n, (target, method) in enumerate(plan, start=1):
         builder.build(n=n, target=target, method=method)
     log(f"{len(plan)} orders")
+    _inventory_control(rng=rng, manager=users["store.manager"], store=st[0], products=stocked)
+
+
+def _inventory_control(
+    *, rng: random.Random, manager: AbstractBaseUser, store: Location, products: list[Product]
+) -> None:
+    """Adjustments in every approval band at the manager's first store, and a cycle count with a variance:
+    the approver and finance find work waiting in their queues."""
+    on_shelf = [lv for lv in stock_level_list(location=store.code) if lv.available_qty >= 2]
+    damaged = rng.choice(on_shelf)
+    stock_adjustment_create(
+        location=store,
+        reason=AdjustmentReason.DAMAGE,
+        note="dropped in the stock room",
+        lines=[AdjustmentLineInput(product=damaged.product, quantity_delta=-1)],
+        requested_by=manager,
+    )
+    for reason, target, note in (
+        (AdjustmentReason.FOUND, Decimal("1200"), "unbooked delivery found in the back room"),
+        (AdjustmentReason.FOUND, Decimal("6500"), "pallet booked to the wrong store"),
+    ):
+        product = max(rng.sample(products, 10), key=lambda p: p.cost)
+        quantity = int(target / product.cost) + 1
+        stock_adjustment_create(
+            location=store,
+            reason=reason,
+            note=note,
+            lines=[AdjustmentLineInput(product=product, quantity_delta=quantity)],
+            requested_by=manager,
+        )
+    counted = rng.choice([lv for lv in on_shelf if lv.product_id != damaged.product_id])
+    stock_count_submit(
+        location=store,
+        counted_by=manager,
+        note="weekly count, aisle 3",
+        lines=[CountLineInput(product=counted.product, counted=counted.on_hand + 1)],
+    )
 
 
 def _products_create(*, rng: random.Random, count: int) -> list[Product]:

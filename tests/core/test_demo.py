@@ -6,11 +6,12 @@ from django.contrib.auth.models import Group
 from django.core.management import call_command
 
 from apps.accounts.scoping import user_location_ids
+from apps.approvals.models import ApprovalRequest
 from apps.catalog.models import Location, LocationKind, Product
 from apps.core.demo import seed_demo
 from apps.core.models import OutboxEvent
 from apps.orders.models import Order, OrderHistory
-from apps.stock.models import StockMovement
+from apps.stock.models import CycleCount, StockAdjustment, StockMovement
 from apps.stock.services import stock_verify_invariants
 
 ALL_STATUSES = {
@@ -164,3 +165,21 @@ def test_seed_demo_command_at_full_size_matches_the_spec(db, capsys):
     call_command("seed_demo")
     assert "already has data" in capsys.readouterr().out
     assert Order.objects.count() == 400
+
+
+def test_seed_demo_leaves_work_in_every_approval_band(db):
+    # when
+    seed_demo(warehouses=1, stores=2, skus=20, orders=15, password="demo-pass-1")
+
+    # then the first store has a posted damage, one request per approval band waiting, and a count
+    store = Location.objects.filter(kind=LocationKind.STORE).order_by("priority").first()
+    adjustments = sorted((a.reason, a.status) for a in StockAdjustment.objects.filter(location=store))
+    assert adjustments == [
+        ("count_variance", "posted"),
+        ("damage", "posted"),
+        ("found", "pending_approval"),
+        ("found", "pending_approval"),
+    ]
+    assert sorted(ApprovalRequest.objects.filter(outcome="pending").values_list("levels", flat=True)) == [1, 2]
+    assert CycleCount.objects.filter(location=store).count() == 1
+    assert stock_verify_invariants() == []
