@@ -22,4 +22,5 @@ $BIN/ruff check --quiet .
 $BIN/ruff format --check --quiet .
 $BIN/python manage.py check --fail-level WARNING
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models changed without a migration"; exit 1; }
+$BIN/python manage.py spectacular --fail-on-warn --validate --file /dev/null
 exec $BIN/python -m pytest "$@"
