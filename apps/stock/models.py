@@ -44,6 +44,8 @@ class MovementKind(models.TextChoices):
     TRANSFER_OUT = "transfer_out", "Transfer out"
     TRANSFER_IN = "transfer_in", "Transfer in"
     RETURN = "return", "Return"
+    WRITE_OFF = "write_off", "Write-off"
+    RETURN_TO_VENDOR = "return_to_vendor", "Return to vendor"
 
 
 class StockMovement(models.Model):
