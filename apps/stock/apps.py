@@ -20,3 +20,11 @@ class StockConfig(AppConfig):
             on_rejected=services.stock_adjustment_apply_rejection,
             describe=selectors.stock_adjustment_describe,
         )
+        # Transfers above the value threshold or below a source's minimum wait for apps.approvals.
+        register_subject(
+            services.SUBJECT_TRANSFER,
+            label="Stock transfer",
+            on_approved=services.stock_transfer_apply_approval,
+            on_rejected=services.stock_transfer_apply_rejection,
+            describe=selectors.stock_transfer_describe,
+        )

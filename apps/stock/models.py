@@ -301,3 +301,169 @@ class StockAdjustmentHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+# --- transfers between locations and store replenishment -----------------------------------------
+class TransferStatus(models.TextChoices):
+    REQUESTED = "requested", "Requested"
+    PENDING_APPROVAL = "pending_approval", "Pending approval"
+    APPROVED = "approved", "Approved"
+    PICKING = "picking", "Picking"
+    IN_TRANSIT = "in_transit", "In transit"
+    RECEIVED = "received", "Received"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+TRANSFER_OPEN = (
+    TransferStatus.REQUESTED,
+    TransferStatus.PENDING_APPROVAL,
+    TransferStatus.APPROVED,
+    TransferStatus.PICKING,
+    TransferStatus.IN_TRANSIT,
+)
+# A transfer waiting for approval ends through the approval inbox (rejected → cancelled), so no
+# approval task is left open for a transfer that no longer exists.
+TRANSFER_CANCELLABLE = (
+    TransferStatus.REQUESTED,
+    TransferStatus.APPROVED,
+    TransferStatus.PICKING,
+)
+
+
+class StockTransfer(ConcurrentTransitionMixin, models.Model):
+    """Stock moving from one location to another: reserved at the source on approval, in transit
+    between dispatch and receipt (TransferLine.dispatched − received), never lost on the way."""
+
+    source = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="transfers_out")
+    destination = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="transfers_in")
+    status = FSMField(max_length=20, choices=TransferStatus.choices, default=TransferStatus.REQUESTED, protected=True)
+    note = models.CharField(max_length=500, blank=True, default="")
+    proposed = models.BooleanField(default=False, help_text="Proposed by the replenishment job")
+    value = models.DecimalField(max_digits=14, decimal_places=2, default=Decimal("0.00"), help_text="Σ qty × cost")
+    currency = models.CharField(max_length=3)
+    approval_levels = models.PositiveSmallIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        permissions = [
+            ("approve_transfer", "Can approve stock transfers"),
+            ("transition_transfer", "Can submit, dispatch, receive and cancel stock transfers"),
+        ]
+        indexes = [
+            models.Index(fields=["status", "-created_at"], name="transfer_status_idx"),
+            models.Index(fields=["destination", "status"], name="transfer_destination_idx"),
+            models.Index(fields=["source", "status"], name="transfer_source_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=~Q(source=F("destination")), name="transfer_source_ne_destination"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"TRF-{self.pk:06d}" if self.pk else ""
+
+    # --- transitions: guards and field changes only -----------------------------------------
+    @transition(field=status, source=TransferStatus.REQUESTED, target=TransferStatus.PENDING_APPROVAL)
+    def submit(self) -> None:
+        pass
+
+    @transition(
+        field=status,
+        source=[TransferStatus.REQUESTED, TransferStatus.PENDING_APPROVAL],
+        target=TransferStatus.APPROVED,
+    )
+    def approve(self) -> None:
+        pass
+
+    @transition(field=status, source=TransferStatus.PENDING_APPROVAL, target=TransferStatus.CANCELLED)
+    def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=TransferStatus.APPROVED, target=TransferStatus.PICKING)
+    def pick(self) -> None:
+        pass
+
+    @transition(
+        field=status, source=[TransferStatus.APPROVED, TransferStatus.PICKING], target=TransferStatus.IN_TRANSIT
+    )
+    def dispatch(self) -> None:
+        pass
+
+    @transition(field=status, source=TransferStatus.IN_TRANSIT, target=TransferStatus.RECEIVED)
+    def receive(self) -> None:
+        pass
+
+    @transition(field=status, source=list(TRANSFER_CANCELLABLE), target=TransferStatus.CANCELLED)
+    def cancel(self) -> None:
+        pass
+
+
+class StockTransferLine(models.Model):
+    transfer = models.ForeignKey(StockTransfer, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    quantity = models.PositiveIntegerField()
+    unit_cost = models.DecimalField(max_digits=12, decimal_places=2)
+    dispatched = models.PositiveIntegerField(default=0)
+    received = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["transfer_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["transfer", "product"], name="transferline_product_once"),
+            models.CheckConstraint(condition=Q(quantity__gt=0), name="transferline_quantity_positive"),
+            models.CheckConstraint(condition=Q(dispatched__lte=F("quantity")), name="transferline_dispatched_le_qty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} × product {self.product_id}"
+
+
+class StockTransferHistory(models.Model):
+    """One row per status change: who, from, to, why, when."""
+
+    transfer = models.ForeignKey(StockTransfer, on_delete=models.CASCADE, related_name="history")
+    from_status = models.CharField(max_length=20, blank=True, default="")
+    to_status = models.CharField(max_length=20)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True, default="")
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["transfer_id", "at", "id"]
+        verbose_name_plural = "stock transfer history"
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '∅'} → {self.to_status}"
+
+
+class ReplenishmentRule(models.Model):
+    """Keep a store's available + in-transit stock of a product between min and max."""
+
+    location = models.ForeignKey("catalog.Location", on_delete=models.PROTECT, related_name="replenishment_rules")
+    product = models.ForeignKey("catalog.Product", on_delete=models.PROTECT, related_name="+")
+    min_qty = models.PositiveIntegerField()
+    max_qty = models.PositiveIntegerField()
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["location_id", "product_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["location", "product"], name="replenishmentrule_once"),
+            models.CheckConstraint(condition=Q(max_qty__gte=F("min_qty")), name="replenishmentrule_max_ge_min"),
+        ]
+
+    def __str__(self) -> str:
+        return f"product {self.product_id}@{self.location_id}: {self.min_qty}..{self.max_qty}"

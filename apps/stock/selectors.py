@@ -3,14 +3,17 @@
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.urls import NoReverseMatch, reverse
 
 from apps.approvals.registry import SubjectDescription
 from apps.core.errors import NotFound
 from apps.stock.models import (
+    TRANSFER_OPEN,
     CycleCount,
     CycleCountLine,
+    ReplenishmentRule,
     Reservation,
     ReservationStatus,
     StockAdjustment,
@@ -18,13 +21,19 @@ from apps.stock.models import (
     StockAdjustmentLine,
     StockLevel,
     StockMovement,
+    StockTransfer,
+    StockTransferHistory,
+    StockTransferLine,
+    TransferStatus,
 )
 
 
 def stock_level_list(
     *, sku: str | None = None, location: str | None = None, location_ids: list[int] | None = None
 ) -> QuerySet[StockLevel]:
-    qs = StockLevel.objects.select_related("product", "location").annotate(available_qty=F("on_hand") - F("reserved"))
+    qs = StockLevel.objects.select_related("product", "location").annotate(
+        available_qty=F("on_hand") - F("reserved"), in_transit_qty=stock_in_transit_subquery()
+    )
     if sku:
         qs = qs.filter(product__sku=sku)
     if location:
@@ -183,5 +192,151 @@ def stock_adjustment_describe(subject_id: str) -> SubjectDescription | None:
         url=url,
         facts=facts,
         columns=["SKU", "Product", "Δ qty", "On hand now", "Reserved now", "Unit cost", "Value"],
+        rows=rows,
+    )
+
+
+# --- transfers between locations and store replenishment -----------------------------------------
+def stock_in_transit_subquery() -> Coalesce:
+    """Per stock level row: units dispatched to its location and not yet received (one correlated subquery)."""
+    in_transit = (
+        StockTransferLine.objects.filter(
+            transfer__destination_id=OuterRef("location_id"),
+            product_id=OuterRef("product_id"),
+            transfer__status=TransferStatus.IN_TRANSIT,
+        )
+        .order_by()
+        .values("product_id")
+        .annotate(total=Sum(F("dispatched") - F("received")))
+        .values("total")
+    )
+    return Coalesce(Subquery(in_transit, output_field=IntegerField()), Value(0))
+
+
+def stock_in_transit_quantities(*, location_ids: Sequence[int] | None = None) -> dict[tuple[int, int], int]:
+    """(destination id, product id) → units in transit to it."""
+    qs = StockTransferLine.objects.filter(transfer__status=TransferStatus.IN_TRANSIT)
+    if location_ids is not None:
+        qs = qs.filter(transfer__destination_id__in=list(location_ids))
+    rows = (
+        qs.order_by()
+        .values("transfer__destination_id", "product_id")
+        .annotate(total=Sum(F("dispatched") - F("received")))
+    )
+    return {(r["transfer__destination_id"], r["product_id"]): int(r["total"] or 0) for r in rows}
+
+
+def stock_incoming_quantities(*, location_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(destination id, product id) → units on their way: in transit, or on an open transfer not yet dispatched."""
+    rows = (
+        StockTransferLine.objects.filter(
+            transfer__status__in=TRANSFER_OPEN, transfer__destination_id__in=list(location_ids)
+        )
+        .order_by()
+        .values("transfer__destination_id", "product_id")
+        .annotate(
+            total=Sum(
+                Case(
+                    When(transfer__status=TransferStatus.IN_TRANSIT, then=F("dispatched") - F("received")),
+                    default=F("quantity"),
+                    output_field=IntegerField(),
+                )
+            )
+        )
+    )
+    return {(r["transfer__destination_id"], r["product_id"]): int(r["total"] or 0) for r in rows}
+
+
+def stock_transfer_list(
+    *,
+    location_ids: list[int] | None = None,
+    status: str | None = None,
+    proposed: bool | None = None,
+    location: str | None = None,
+) -> QuerySet[StockTransfer]:
+    """Transfers touching the given locations (as source or destination)."""
+    qs = StockTransfer.objects.select_related("source", "destination", "requested_by")
+    if location_ids is not None:
+        qs = qs.filter(Q(source_id__in=location_ids) | Q(destination_id__in=location_ids))
+    if location:
+        qs = qs.filter(Q(source__code=location) | Q(destination__code=location))
+    if status:
+        qs = qs.filter(status=status)
+    if proposed is not None:
+        qs = qs.filter(proposed=proposed)
+    return qs.order_by("-created_at", "-id")
+
+
+def stock_transfer_get(*, transfer_id: int, location_ids: list[int] | None = None) -> StockTransfer:
+    """The transfer, if it exists and (when `location_ids` is given) touches one of those locations."""
+    transfer = stock_transfer_list(location_ids=location_ids).filter(pk=transfer_id).first()
+    if transfer is None:
+        raise NotFound(f"Stock transfer {transfer_id} does not exist")
+    return transfer
+
+
+def stock_transfers_with_lines(transfers: Sequence[StockTransfer]) -> Sequence[StockTransfer]:
+    """Attach lines (with products) to each transfer: one query in all."""
+    by_transfer: dict[int, list[StockTransferLine]] = defaultdict(list)
+    if transfers:
+        for line in (
+            StockTransferLine.objects.filter(transfer_id__in=[t.pk for t in transfers])
+            .select_related("product")
+            .order_by("transfer_id", "id")
+        ):
+            by_transfer[line.transfer_id].append(line)
+    for transfer in transfers:
+        transfer._prefetched_lines = by_transfer[transfer.pk]  # type: ignore[attr-defined]
+    return transfers
+
+
+def stock_transfer_history(*, transfer_id: int) -> QuerySet[StockTransferHistory]:
+    return StockTransferHistory.objects.filter(transfer_id=transfer_id).select_related("actor").order_by("at", "id")
+
+
+def replenishment_rule_list(*, location_ids: list[int] | None = None) -> QuerySet[ReplenishmentRule]:
+    qs = ReplenishmentRule.objects.select_related("location", "product")
+    if location_ids is not None:
+        qs = qs.filter(location_id__in=location_ids)
+    return qs.order_by("location__code", "product__sku")
+
+
+def stock_transfer_describe(subject_id: str) -> SubjectDescription | None:
+    """How a transfer looks to an approver: facts, and per line what the source has available now."""
+    transfer = (
+        StockTransfer.objects.select_related("source", "destination", "requested_by").filter(pk=subject_id).first()
+    )
+    if transfer is None:
+        return None
+    lines = list(transfer.lines.select_related("product").order_by("id"))
+    levels = {
+        lv.product_id: lv
+        for lv in StockLevel.objects.filter(
+            location_id=transfer.source_id, product_id__in=[ln.product_id for ln in lines]
+        )
+    }
+    try:
+        url = reverse("stock:transfers:detail", args=[transfer.pk])
+    except NoReverseMatch:
+        url = ""
+    rows = []
+    for ln in lines:
+        level = levels.get(ln.product_id)
+        rows.append(
+            [ln.product.sku, ln.product.name, str(ln.quantity), str(level.available if level else 0), str(ln.unit_cost)]
+        )
+    return SubjectDescription(
+        title=f"Stock transfer {transfer.number} {transfer.source.code} → {transfer.destination.code}",
+        url=url,
+        facts=[
+            ("Transfer", transfer.number),
+            ("From", f"{transfer.source.code} {transfer.source.name}"),
+            ("To", f"{transfer.destination.code} {transfer.destination.name}"),
+            ("Status", transfer.get_status_display()),
+            ("Value", f"{transfer.value} {transfer.currency}"),
+            ("Proposed by replenishment", "yes" if transfer.proposed else "no"),
+            ("Note", transfer.note or "—"),
+        ],
+        columns=["SKU", "Product", "Quantity", "Available at source now", "Unit cost"],
         rows=rows,
     )

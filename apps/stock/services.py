@@ -19,7 +19,7 @@ from django.db.models import Case, F, IntegerField, Value, When
 from django.utils import timezone
 from django_fsm import can_proceed
 
-from apps.catalog.models import Location, Product
+from apps.catalog.models import Location, LocationKind, Product
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
@@ -29,6 +29,7 @@ from apps.stock.models import (
     CycleCount,
     CycleCountLine,
     MovementKind,
+    ReplenishmentRule,
     Reservation,
     ReservationStatus,
     StockAdjustment,
@@ -38,6 +39,10 @@ from apps.stock.models import (
     StockMovement,
     StockReceipt,
     StockReceiptLine,
+    StockTransfer,
+    StockTransferHistory,
+    StockTransferLine,
+    TransferStatus,
 )
 
 EVENT_RECEIPT_POSTED = "stock.receipt.posted"
@@ -713,3 +718,479 @@ def stock_count_submit(
             )
         )
     return count
+
+
+# --- transfers between locations and store replenishment -----------------------------------------
+# A transfer is requested, then submitted: within the "stock.transfer" approval policy it is approved
+# at once, otherwise it waits for an approval process. Approval reserves at the source (demand
+# "transfer", all-or-nothing); dispatch consumes the reservation (TRANSFER_OUT) into the lines'
+# `dispatched` quantities, which are in transit until the destination receives them (TRANSFER_IN).
+SUBJECT_TRANSFER = "stock.transfer"
+DEMAND_TRANSFER = "transfer"
+EVENT_TRANSFER_REQUESTED = "stock.transfer.requested"
+EVENT_TRANSFER_SUBMITTED = "stock.transfer.submitted"
+EVENT_TRANSFER_APPROVED = "stock.transfer.approved"
+EVENT_TRANSFER_REJECTED = "stock.transfer.rejected"
+EVENT_TRANSFER_PICKED = "stock.transfer.picking_started"
+EVENT_TRANSFER_DISPATCHED = "stock.transfer.dispatched"
+EVENT_TRANSFER_RECEIVED = "stock.transfer.received"
+EVENT_TRANSFER_CANCELLED = "stock.transfer.cancelled"
+INCIDENT_TRANSFER_DISCREPANCY = "stock.transfer_discrepancy"
+
+
+class TransferInputError(DomainError):
+    """The client asked for something the transfer cannot express (bad input: 400)."""
+
+    status_code = 400
+    code = "invalid_input"
+
+
+@dataclass(frozen=True)
+class TransferLineInput:
+    product: Product
+    quantity: int
+
+
+def _transfer_event(transfer: StockTransfer, name: str, **extra: Any) -> Event:
+    payload = {
+        "transfer_id": transfer.pk,
+        "number": transfer.number,
+        "source": transfer.source.code,
+        "destination": transfer.destination.code,
+        "status": transfer.status,
+        "proposed": transfer.proposed,
+        "value": str(transfer.value),
+        "currency": transfer.currency,
+    }
+    payload.update(extra)
+    return Event(name=name, aggregate_type="stock.transfer", aggregate_id=transfer.pk, payload=payload)
+
+
+def _transfer_history(
+    transfer: StockTransfer, from_status: str, actor: AbstractBaseUser | None, reason: str, at: datetime
+) -> StockTransferHistory:
+    return StockTransferHistory(
+        transfer=transfer,
+        from_status=from_status,
+        to_status=transfer.status,
+        actor=_real_user(actor),
+        reason=reason[:500],
+        at=at,
+    )
+
+
+def stock_transfer_create(
+    *,
+    source: Location,
+    destination: Location,
+    lines: Sequence[TransferLineInput],
+    requested_by: AbstractBaseUser | None,
+    note: str = "",
+    proposed: bool = False,
+) -> StockTransfer:
+    """Record a transfer in `requested` (history row, `stock.transfer.requested`). Nothing is reserved yet."""
+    if source.pk == destination.pk:
+        raise TransferInputError("Source and destination must differ", code="same_location")
+    if not source.active or not destination.active:
+        raise DomainError("Both locations must be active", code="inactive_location")
+    _check_lines([ln.product for ln in lines], "transfer")
+    if any(ln.quantity <= 0 for ln in lines):
+        raise TransferInputError("Every quantity must be positive", code="invalid_quantity")
+    with transaction.atomic():
+        now = timezone.now()
+        transfer = StockTransfer(
+            source=source,
+            destination=destination,
+            note=note.strip()[:500],
+            proposed=proposed,
+            currency=settings.COMPANY_CURRENCY,
+            value=sum((ln.product.cost * ln.quantity for ln in lines), Decimal("0.00")).quantize(Decimal("0.01")),
+            requested_by=_real_user(requested_by),
+            created_at=now,
+            updated_at=now,
+        )
+        transfer.save(force_insert=True)
+        StockTransferLine.objects.bulk_create(
+            [
+                StockTransferLine(
+                    transfer=transfer, product=ln.product, quantity=ln.quantity, unit_cost=ln.product.cost
+                )
+                for ln in lines
+            ]
+        )
+        _transfer_history(
+            transfer, "", requested_by, "proposed by replenishment" if proposed else "requested", now
+        ).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_REQUESTED, lines=len(lines)))
+    return transfer
+
+
+def _transfer_lock(transfer_id: int) -> StockTransfer:
+    transfer = (
+        StockTransfer.objects.select_for_update(of=("self",))
+        .select_related("source", "destination")
+        .filter(pk=transfer_id)
+        .first()
+    )
+    if transfer is None:
+        raise NotFound(f"Stock transfer {transfer_id} does not exist")
+    return transfer
+
+
+def _transfer_check(transfer: StockTransfer, transition: Any, verb: str) -> None:
+    if not can_proceed(transition):
+        raise InvalidTransition(
+            f"Stock transfer {transfer.number} cannot be {verb} from status {transfer.status!r}",
+            extra={"status": transfer.status, "transfer_id": transfer.pk},
+        )
+
+
+def _transfer_lines(transfer: StockTransfer) -> list[StockTransferLine]:
+    return list(transfer.lines.select_related("product").order_by("id"))
+
+
+def _transfer_shortfalls(lines: Sequence[StockTransferLine], levels: dict[int, StockLevel]) -> list[dict]:
+    shortfalls = []
+    for ln in lines:
+        level = levels.get(ln.product_id)
+        available = level.available if level else 0
+        if available < ln.quantity:
+            shortfalls.append({"sku": ln.product.sku, "requested": ln.quantity, "available": available})
+    return shortfalls
+
+
+def _transfer_reserve(transfer: StockTransfer, lines: Sequence[StockTransferLine]) -> None:
+    """Reserve every line at the source, all or nothing; the caller's transaction is rolled back on refusal."""
+    levels = {
+        lv.product_id: lv
+        for lv in stock_levels_lock(product_ids=[ln.product_id for ln in lines], location_ids=[transfer.source_id])
+    }
+    shortfalls = _transfer_shortfalls(lines, levels)
+    if shortfalls:
+        raise DomainError(
+            f"Not enough available at {transfer.source.code} for {transfer.number}: "
+            + ", ".join(f"{s['sku']} needs {s['requested']}, has {s['available']}" for s in shortfalls),
+            code="insufficient_stock",
+            extra={"shortfalls": shortfalls},
+        )
+    stock_reserve(
+        allocations=[Allocation(level=levels[ln.product_id], line_id=ln.pk, quantity=ln.quantity) for ln in lines],
+        demand_type=DEMAND_TRANSFER,
+        demand_id=transfer.pk,
+    )
+
+
+def _transfer_approval_reasons(transfer: StockTransfer, lines: Sequence[StockTransferLine]) -> list[str]:
+    """Why this transfer needs approval: its value, or a source falling below its replenishment minimum."""
+    reasons = []
+    if transfer.value > settings.TRANSFER_APPROVAL_VALUE:
+        reasons.append(f"value {transfer.value} above {settings.TRANSFER_APPROVAL_VALUE}")
+    rules = {
+        r.product_id: r
+        for r in ReplenishmentRule.objects.filter(
+            location_id=transfer.source_id, product_id__in=[ln.product_id for ln in lines], active=True
+        )
+    }
+    if rules:
+        levels = {
+            lv.product_id: lv
+            for lv in StockLevel.objects.filter(location_id=transfer.source_id, product_id__in=list(rules))
+        }
+        for ln in lines:
+            rule = rules.get(ln.product_id)
+            level = levels.get(ln.product_id)
+            left = (level.available if level else 0) - ln.quantity
+            if rule is not None and left < rule.min_qty:
+                reasons.append(f"{ln.product.sku} at {transfer.source.code} would fall to {left}, below {rule.min_qty}")
+    return reasons
+
+
+def stock_transfer_submit(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+    """Submit a requested transfer. Within the approval policy it is approved at once and reserved at the
+    source (all-or-nothing: a shortfall raises `insufficient_stock` and nothing is written); otherwise it
+    waits in `pending_approval` with an approval process started."""
+    from apps.approvals.services import approval_evaluate, approval_request_start
+
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        if transfer.status != TransferStatus.REQUESTED:
+            raise InvalidTransition(
+                f"Stock transfer {transfer.number} cannot be submitted from status {transfer.status!r}",
+                extra={"status": transfer.status, "transfer_id": transfer.pk},
+            )
+        lines = _transfer_lines(transfer)
+        reasons = _transfer_approval_reasons(transfer, lines)
+        evaluation = approval_evaluate(
+            subject_type=SUBJECT_TRANSFER,
+            metrics={
+                "risk_score": 1 if reasons else 0,
+                "amount": transfer.value,
+                "quantity": sum(ln.quantity for ln in lines),
+            },
+        )
+        now = timezone.now()
+        transfer.approval_levels = evaluation.levels
+        transfer.updated_at = now
+        if evaluation.required:
+            transfer.submit()
+            transfer.save()
+            _transfer_history(
+                transfer, TransferStatus.REQUESTED, actor, "needs approval: " + "; ".join(reasons), now
+            ).save()
+            approval_request_start(
+                evaluation=evaluation,
+                subject_id=transfer.pk,
+                requested_by=actor,
+                summary=f"{transfer.number} {transfer.source.code} → {transfer.destination.code}: "
+                f"{len(lines)} line(s), {transfer.value} {transfer.currency}; " + "; ".join(reasons),
+                currency=transfer.currency,
+            )
+            outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_SUBMITTED, reasons=reasons))
+        else:
+            _transfer_reserve(transfer, lines)
+            transfer.approve()
+            transfer.approved_at = now
+            transfer.save()
+            _transfer_history(transfer, TransferStatus.REQUESTED, actor, "needs no approval: reserved", now).save()
+            outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_APPROVED))
+    return transfer
+
+
+def stock_transfer_apply_approval(decided: Any) -> StockTransfer:
+    """The approval process approved the transfer: reserve at the source and approve it. A shortfall
+    raises and undoes the approval with it."""
+    with transaction.atomic():
+        transfer = _transfer_lock(int(decided.subject_id))
+        _transfer_check(transfer, transfer.approve, "approved")
+        if transfer.status != TransferStatus.PENDING_APPROVAL:
+            raise InvalidTransition(
+                f"Stock transfer {transfer.number} is not waiting for approval", extra={"status": transfer.status}
+            )
+        _transfer_reserve(transfer, _transfer_lines(transfer))
+        now = timezone.now()
+        transfer.approve()
+        transfer.approved_at = transfer.updated_at = now
+        transfer.save()
+        _transfer_history(
+            transfer,
+            TransferStatus.PENDING_APPROVAL,
+            decided.actor,
+            f"approved by {_decided_by(decided)} (approval #{decided.request_id}): reserved",
+            now,
+        ).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_APPROVED, approval_request_id=decided.request_id))
+    return transfer
+
+
+def stock_transfer_apply_rejection(decided: Any) -> StockTransfer:
+    """The approval process rejected the transfer: it ends cancelled, nothing was reserved."""
+    with transaction.atomic():
+        transfer = _transfer_lock(int(decided.subject_id))
+        _transfer_check(transfer, transfer.reject, "rejected")
+        now = timezone.now()
+        transfer.reject()
+        transfer.updated_at = now
+        transfer.save()
+        _transfer_history(
+            transfer,
+            TransferStatus.PENDING_APPROVAL,
+            decided.actor,
+            f"rejected by {_decided_by(decided)}: {decided.comment}",
+            now,
+        ).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_REJECTED, approval_request_id=decided.request_id))
+    return transfer
+
+
+def stock_transfer_pick(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+    """The source starts picking an approved transfer (status only; the reservation stands)."""
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, transfer.pick, "picked")
+        now = timezone.now()
+        transfer.pick()
+        transfer.updated_at = now
+        transfer.save()
+        _transfer_history(transfer, TransferStatus.APPROVED, actor, "picking", now).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_PICKED))
+    return transfer
+
+
+def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+    """Stock leaves the source: TRANSFER_OUT movements consume the reservation (on_hand and reserved fall
+    together) and every line's quantity becomes `dispatched`, i.e. in transit to the destination."""
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, transfer.dispatch, "dispatched")
+        from_status = transfer.status
+        stock_consume(
+            demand_type=DEMAND_TRANSFER,
+            demand_id=transfer.pk,
+            kind=MovementKind.TRANSFER_OUT,
+            reference=f"{transfer.number} to {transfer.destination.code}",
+            actor=_real_user(actor),
+        )
+        StockTransferLine.objects.filter(transfer=transfer).update(dispatched=F("quantity"))
+        now = timezone.now()
+        transfer.dispatch()
+        transfer.dispatched_at = transfer.updated_at = now
+        transfer.save()
+        _transfer_history(transfer, from_status, actor, "dispatched", now).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_DISPATCHED))
+    return transfer
+
+
+def stock_transfer_receive(
+    *, transfer_id: int, actor: AbstractBaseUser, received: dict[int, int] | None = None
+) -> StockTransfer:
+    """The destination takes the goods in: TRANSFER_IN movements (so backorders can allocate via
+    `stock.movements.posted`) and the transit clears. `received` (product id → quantity, default: as
+    dispatched) may be short; any difference becomes one `stock.transfer_discrepancy` incident."""
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, transfer.receive, "received")
+        lines = _transfer_lines(transfer)
+        by_product = {ln.product_id: ln for ln in lines}
+        quantities = {ln.product_id: ln.dispatched for ln in lines}
+        for product_id, quantity in (received or {}).items():
+            line = by_product.get(product_id)
+            if line is None:
+                raise TransferInputError(f"Product {product_id} is not on {transfer.number}", code="unknown_line")
+            if quantity < 0 or quantity > line.dispatched:
+                raise TransferInputError(
+                    f"{line.product.sku}: received quantity must be between 0 and {line.dispatched} (dispatched)",
+                    code="invalid_quantity",
+                )
+            quantities[product_id] = quantity
+        changes = [(ln.product, quantities[ln.product_id]) for ln in lines if quantities[ln.product_id] > 0]
+        if changes:
+            stock_post_movements(
+                location=transfer.destination,
+                changes=changes,
+                kind=MovementKind.TRANSFER_IN,
+                reference=f"{transfer.number} from {transfer.source.code}",
+                actor=_real_user(actor),
+            )
+        for ln in lines:
+            ln.received = quantities[ln.product_id]
+        StockTransferLine.objects.bulk_update(lines, ["received"])
+        now = timezone.now()
+        transfer.receive()
+        transfer.received_at = transfer.updated_at = now
+        transfer.save()
+        differences = [
+            {
+                "sku": ln.product.sku,
+                "dispatched": ln.dispatched,
+                "received": ln.received,
+                "difference": ln.received - ln.dispatched,
+            }
+            for ln in lines
+            if ln.received != ln.dispatched
+        ]
+        reason = "received" if not differences else f"received with {len(differences)} discrepancy line(s)"
+        _transfer_history(transfer, TransferStatus.IN_TRANSIT, actor, reason, now).save()
+        if differences:
+            incident_raise(
+                kind=INCIDENT_TRANSFER_DISCREPANCY,
+                severity="medium",
+                title=f"{transfer.number} {transfer.source.code} → {transfer.destination.code} received "
+                f"{-sum(d['difference'] for d in differences)} unit(s) short",
+                subject=transfer,
+                details={"transfer": transfer.number, "lines": differences},
+                dedupe_key=f"{INCIDENT_TRANSFER_DISCREPANCY}:{transfer.pk}",
+                location=transfer.destination_id,
+                owner_team="inventory",
+            )
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_RECEIVED, discrepancies=differences))
+    return transfer
+
+
+def stock_transfer_cancel(*, transfer_id: int, actor: AbstractBaseUser, reason: str = "") -> StockTransfer:
+    """Cancel a transfer before dispatch: its reservations at the source are released."""
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, transfer.cancel, "cancelled")
+        from_status = transfer.status
+        released = stock_release(demand_type=DEMAND_TRANSFER, demand_id=transfer.pk)
+        now = timezone.now()
+        transfer.cancel()
+        transfer.updated_at = now
+        transfer.save()
+        _transfer_history(transfer, from_status, actor, reason.strip() or "cancelled", now).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_CANCELLED, released=released))
+    return transfer
+
+
+def stock_transfer_proposals_accept(*, transfer_ids: Sequence[int], actor: AbstractBaseUser) -> list[dict]:
+    """Submit several proposed transfers, each in its own transaction: one refusal does not stop the rest."""
+    results = []
+    for transfer_id in dict.fromkeys(transfer_ids):
+        try:
+            proposal = StockTransfer.objects.filter(pk=transfer_id, proposed=True).first()
+            if proposal is None:
+                raise NotFound(f"Proposed transfer {transfer_id} does not exist")
+            transfer = stock_transfer_submit(transfer_id=transfer_id, actor=actor)
+            results.append({"id": transfer_id, "ok": True, "status": transfer.status})
+        except DomainError as error:
+            results.append({"id": transfer_id, "ok": False, "code": error.code, "detail": error.detail})
+    return results
+
+
+def stock_replenishment_propose(*, now: datetime | None = None) -> list[StockTransfer]:
+    """Propose transfers for stores whose available + incoming stock is below a rule's minimum, ordered up to
+    its maximum from the preferred warehouses that have stock: one proposal per store and source. Incoming
+    counts every open transfer to the store, so a second run proposes nothing new."""
+    from apps.stock.selectors import stock_incoming_quantities
+
+    rules = list(
+        ReplenishmentRule.objects.filter(active=True, location__active=True, location__kind=LocationKind.STORE)
+        .select_related("location", "product")
+        .order_by("location_id", "product_id")
+    )
+    if not rules:
+        return []
+    incoming = stock_incoming_quantities(location_ids=[r.location_id for r in rules])
+    available = {
+        (lv.location_id, lv.product_id): lv.available
+        for lv in StockLevel.objects.filter(product_id__in={r.product_id for r in rules})
+    }
+    warehouses = list(Location.objects.filter(active=True, kind=LocationKind.WAREHOUSE).order_by("priority", "code"))
+    open_proposals = set(
+        StockTransfer.objects.filter(proposed=True, status=TransferStatus.REQUESTED).values_list(
+            "source_id", "destination_id"
+        )
+    )
+    plan: dict[tuple[int, int], list[TransferLineInput]] = defaultdict(list)
+    for rule in rules:
+        have = available.get((rule.location_id, rule.product_id), 0) + incoming.get(
+            (rule.location_id, rule.product_id), 0
+        )
+        if have >= rule.min_qty:
+            continue
+        need = rule.max_qty - have
+        for warehouse in warehouses:
+            if need <= 0:
+                break
+            key = (warehouse.pk, rule.location_id)
+            if key in open_proposals:
+                continue
+            spare = available.get((warehouse.pk, rule.product_id), 0)
+            if spare <= 0:
+                continue
+            quantity = min(need, spare)
+            available[(warehouse.pk, rule.product_id)] = spare - quantity
+            plan[key].append(TransferLineInput(product=rule.product, quantity=quantity))
+            need -= quantity
+    by_pk = {w.pk: w for w in warehouses} | {r.location_id: r.location for r in rules}
+    return [
+        stock_transfer_create(
+            source=by_pk[source_id],
+            destination=by_pk[destination_id],
+            lines=lines,
+            requested_by=None,
+            note="replenishment proposal",
+            proposed=True,
+        )
+        for (source_id, destination_id), lines in sorted(plan.items())
+    ]

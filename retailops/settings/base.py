@@ -204,6 +204,9 @@ OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BATCH_SIZE = 200
 # How long an incident may wait in the exception queue, by severity: due_at = created_at + hours.
 INCIDENT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
+# Transfers worth more than this (Σ quantity × cost), or taking a source below its replenishment
+# minimum, need approval (policy "stock.transfer").
+TRANSFER_APPROVAL_VALUE = Decimal(os.environ.get("TRANSFER_APPROVAL_VALUE", "2000.00"))
 
 # --- E-mail ---------------------------------------------------------------------------------------
 # SMTP when EMAIL_HOST is set (production); otherwise messages are written to the console. The test
@@ -237,4 +240,5 @@ CELERY_BEAT_SCHEDULE = {
     "orders-backorder-sweep": {"task": "apps.orders.tasks.order_allocate_backorders_task", "schedule": 300.0},
     "stock-verify-invariants": {"task": "apps.stock.tasks.stock_verify_invariants_task", "schedule": 3600.0},
     "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},
+    "stock-replenishment-propose": {"task": "apps.stock.tasks.stock_replenishment_propose_task", "schedule": 3600.0},
 }
