@@ -12,7 +12,14 @@ from apps.core.api.pagination import StandardPagination
 from apps.core.api.schema import error_responses
 from apps.core.errors import PermissionDenied
 from apps.stock import selectors, services
-from apps.stock.models import AdjustmentReason, AdjustmentStatus, MovementKind, StockLevel, StockMovement
+from apps.stock.models import (
+    AdjustmentReason,
+    AdjustmentStatus,
+    MovementKind,
+    StockLevel,
+    StockMovement,
+    TransferStatus,
+)
 
 
 class ReceiptLineInput(serializers.Serializer):
@@ -74,10 +81,13 @@ class StockLevelOutput(serializers.ModelSerializer):
     sku = serializers.CharField(source="product.sku")
     location = serializers.CharField(source="location.code")
     available = serializers.IntegerField(source="available_qty")
+    in_transit = serializers.IntegerField(
+        source="in_transit_qty", help_text="Dispatched to this location, not received"
+    )
 
     class Meta:
         model = StockLevel
-        fields = ["sku", "location", "on_hand", "reserved", "available", "updated_at"]
+        fields = ["sku", "location", "on_hand", "reserved", "available", "in_transit", "updated_at"]
 
 
 class StockLevelListApi(generics.ListAPIView):
@@ -454,3 +464,337 @@ class StockCountDetailApi(APIView):
     def get(self, request, count_id: int):
         count = selectors.stock_count_get(count_id=count_id, location_ids=user_location_ids(request.user))
         return Response(count_representation(count))
+
+
+# --- transfers between locations and store replenishment -----------------------------------------
+class TransferLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = StrictIntegerField(min_value=1, max_value=1_000_000)
+
+
+class TransferInput(serializers.Serializer):
+    source = serializers.CharField(max_length=32)
+    destination = serializers.CharField(max_length=32)
+    note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+    lines = TransferLineInput(many=True, allow_empty=False, max_length=500)
+
+    def validate_source(self, code):
+        return _location_for(code)
+
+    def validate_destination(self, code):
+        return _location_for(code)
+
+    def validate_lines(self, lines):
+        products = _products_for(lines)
+        return [services.TransferLineInput(product=products[ln["sku"]], quantity=ln["quantity"]) for ln in lines]
+
+    def validate(self, attrs):
+        if attrs["source"].pk == attrs["destination"].pk:
+            raise serializers.ValidationError({"destination": "Source and destination must differ."})
+        return attrs
+
+
+class TransferReceiveLineInput(serializers.Serializer):
+    sku = serializers.CharField(max_length=64)
+    quantity = StrictIntegerField(min_value=0, max_value=1_000_000)
+
+
+class TransferReceiveInput(serializers.Serializer):
+    lines = TransferReceiveLineInput(
+        many=True, required=False, max_length=500, help_text="Received quantities; omitted lines arrive as dispatched"
+    )
+
+    def validate_lines(self, lines):
+        products = _products_for(lines)
+        return {products[ln["sku"]].pk: ln["quantity"] for ln in lines}
+
+
+class TransferCancelInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class TransferLineOutput(serializers.Serializer):
+    sku = serializers.CharField()
+    quantity = serializers.IntegerField()
+    unit_cost = serializers.DecimalField(max_digits=12, decimal_places=2)
+    dispatched = serializers.IntegerField()
+    received = serializers.IntegerField()
+    in_transit = serializers.IntegerField()
+
+
+class TransferOutput(serializers.Serializer):
+    """Built by `transfer_representations`; this class documents the shape."""
+
+    id = serializers.IntegerField()
+    number = serializers.CharField()
+    source = serializers.CharField()
+    destination = serializers.CharField()
+    status = serializers.CharField(help_text="One of: " + ", ".join(TransferStatus.values))
+    proposed = serializers.BooleanField()
+    note = serializers.CharField()
+    value = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    approval_levels = serializers.IntegerField()
+    requested_by = serializers.CharField(allow_null=True)
+    lines = TransferLineOutput(many=True)
+    created_at = serializers.DateTimeField()
+    approved_at = serializers.DateTimeField(allow_null=True)
+    dispatched_at = serializers.DateTimeField(allow_null=True)
+    received_at = serializers.DateTimeField(allow_null=True)
+
+
+class TransferHistoryOutput(serializers.Serializer):
+    from_status = serializers.CharField()
+    to_status = serializers.CharField()
+    actor = serializers.CharField()
+    reason = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class TransferDetailOutput(TransferOutput):
+    history = TransferHistoryOutput(many=True)
+
+
+def transfer_representations(transfers) -> list[dict]:
+    """Lines for a page of transfers in one query."""
+    transfers = list(transfers)
+    selectors.stock_transfers_with_lines(transfers)
+    return [
+        {
+            "id": t.pk,
+            "number": t.number,
+            "source": t.source.code,
+            "destination": t.destination.code,
+            "status": t.status,
+            "proposed": t.proposed,
+            "note": t.note,
+            "value": f"{t.value:.2f}",
+            "currency": t.currency,
+            "approval_levels": t.approval_levels,
+            "requested_by": t.requested_by.get_username() if t.requested_by_id else None,
+            "lines": [
+                {
+                    "sku": ln.product.sku,
+                    "quantity": ln.quantity,
+                    "unit_cost": f"{ln.unit_cost:.2f}",
+                    "dispatched": ln.dispatched,
+                    "received": ln.received,
+                    "in_transit": ln.dispatched - ln.received if t.status == TransferStatus.IN_TRANSIT else 0,
+                }
+                for ln in t._prefetched_lines
+            ],
+            "created_at": _iso(t.created_at),
+            "approved_at": _iso(t.approved_at),
+            "dispatched_at": _iso(t.dispatched_at),
+            "received_at": _iso(t.received_at),
+        }
+        for t in transfers
+    ]
+
+
+def transfer_detail(transfer) -> dict:
+    body = transfer_representations([transfer])[0]
+    body["history"] = [
+        {
+            "from_status": h.from_status,
+            "to_status": h.to_status,
+            "actor": h.actor.get_username() if h.actor_id else "system",
+            "reason": h.reason,
+            "at": _iso(h.at),
+        }
+        for h in selectors.stock_transfer_history(transfer_id=transfer.pk)
+    ]
+    return body
+
+
+class TransferListFilter(serializers.Serializer):
+    status = serializers.ChoiceField(choices=TransferStatus.choices, required=False)
+    location = serializers.CharField(max_length=32, required=False, help_text="Source or destination code")
+    proposed = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class StockTransferListCreateApi(APIView):
+    required_perms = {"GET": ["stock.view_stocktransfer"], "POST": ["stock.add_stocktransfer"]}
+
+    @extend_schema(
+        operation_id="stock_transfers_list",
+        parameters=[TransferListFilter, OpenApiParameter("page", int), OpenApiParameter("page_size", int)],
+        responses={200: TransferOutput(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request):
+        filters = TransferListFilter(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        qs = selectors.stock_transfer_list(**filters.validated_data, location_ids=user_location_ids(request.user))
+        paginator = StandardPagination()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(transfer_representations(page))
+
+    @extend_schema(
+        operation_id="stock_transfers_create",
+        request=TransferInput,
+        responses={
+            201: OpenApiResponse(TransferDetailOutput, description="Recorded in `requested`; approve to submit it"),
+            **error_responses(400, 401, 403, 409, 413),
+        },
+    )
+    def post(self, request):
+        data = TransferInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        v = data.validated_data
+        if not (
+            user_can_see_location(request.user, v["source"].pk)
+            or user_can_see_location(request.user, v["destination"].pk)
+        ):
+            raise PermissionDenied("You may only request transfers from or to your own locations.")
+        transfer = services.stock_transfer_create(requested_by=request.user, **v)
+        transfer = selectors.stock_transfer_get(transfer_id=transfer.pk)
+        return Response(transfer_detail(transfer), status=status.HTTP_201_CREATED)
+
+
+class StockTransferDetailApi(APIView):
+    required_perms = {"GET": ["stock.view_stocktransfer"]}
+
+    @extend_schema(responses={200: TransferDetailOutput, **error_responses(401, 403, 404)})
+    def get(self, request, transfer_id: int):
+        transfer = selectors.stock_transfer_get(transfer_id=transfer_id, location_ids=user_location_ids(request.user))
+        return Response(transfer_detail(transfer))
+
+
+class _TransferActionApi(APIView):
+    """POST /transfers/{id}/<action>/: find the transfer in the user's scope, check the side, run the service."""
+
+    required_perms = {"POST": ["stock.transition_transfer"]}
+    side = "either"  # whose locations may act: "source", "destination" or "either"
+    input_serializer: type[serializers.Serializer] | None = None
+
+    def run(self, request, transfer, data):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def post(self, request, transfer_id: int):
+        data = {}
+        if self.input_serializer is not None:
+            serializer = self.input_serializer(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        transfer = selectors.stock_transfer_get(transfer_id=transfer_id, location_ids=user_location_ids(request.user))
+        allowed = {
+            "source": [transfer.source_id],
+            "destination": [transfer.destination_id],
+            "either": [transfer.source_id, transfer.destination_id],
+        }[self.side]
+        if not any(user_can_see_location(request.user, pk) for pk in allowed):
+            raise PermissionDenied(f"Only the {self.side} of {transfer.number} may do this.")
+        self.run(request, transfer, data)
+        return Response(transfer_detail(selectors.stock_transfer_get(transfer_id=transfer.pk)))
+
+
+def _action_schema(description: str, request=None):
+    return extend_schema(
+        request=request,
+        responses={200: TransferDetailOutput, **error_responses(400, 401, 403, 404, 409)},
+        description=description,
+    )
+
+
+class StockTransferApproveApi(_TransferActionApi):
+    @_action_schema(
+        "Submit a requested transfer: within the approval policy it is approved and reserved at the source at "
+        "once (all or nothing: 409 `insufficient_stock`); above it, it waits in `pending_approval`."
+    )
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_submit(transfer_id=transfer.pk, actor=request.user)
+
+
+class StockTransferPickApi(_TransferActionApi):
+    side = "source"
+
+    @_action_schema("The source starts picking an approved transfer.")
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_pick(transfer_id=transfer.pk, actor=request.user)
+
+
+class StockTransferDispatchApi(_TransferActionApi):
+    side = "source"
+
+    @_action_schema("Stock leaves the source (TRANSFER_OUT, consuming the reservation) and is in transit.")
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_dispatch(transfer_id=transfer.pk, actor=request.user)
+
+
+class StockTransferReceiveApi(_TransferActionApi):
+    side = "destination"
+    input_serializer = TransferReceiveInput
+
+    @_action_schema(
+        "The destination receives (TRANSFER_IN). Quantities default to those dispatched; a difference becomes "
+        "a `stock.transfer_discrepancy` incident.",
+        request=TransferReceiveInput,
+    )
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_receive(transfer_id=transfer.pk, actor=request.user, received=data.get("lines"))
+
+
+class StockTransferCancelApi(_TransferActionApi):
+    input_serializer = TransferCancelInput
+
+    @_action_schema("Cancel before dispatch; reservations at the source are released.", request=TransferCancelInput)
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_cancel(transfer_id=transfer.pk, actor=request.user, reason=data.get("reason", ""))
+
+
+class TransferProposalsAcceptInput(serializers.Serializer):
+    ids = serializers.ListField(child=StrictIntegerField(min_value=1), allow_empty=False, max_length=500)
+
+
+class TransferProposalResultOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    ok = serializers.BooleanField()
+    status = serializers.CharField(required=False)
+    code = serializers.CharField(required=False)
+    detail = serializers.CharField(required=False)
+
+
+class StockTransferProposalsAcceptApi(APIView):
+    required_perms = {"POST": ["stock.transition_transfer"]}
+
+    @extend_schema(
+        request=TransferProposalsAcceptInput,
+        responses={200: TransferProposalResultOutput(many=True), **error_responses(400, 401, 403)},
+        description="Submit several replenishment proposals; each succeeds or fails on its own.",
+    )
+    def post(self, request):
+        data = TransferProposalsAcceptInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        ids = list(dict.fromkeys(data.validated_data["ids"]))
+        visible = set(
+            selectors.stock_transfer_list(location_ids=user_location_ids(request.user), proposed=True)
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        results = {
+            r["id"]: r
+            for r in services.stock_transfer_proposals_accept(
+                transfer_ids=[i for i in ids if i in visible], actor=request.user
+            )
+        }
+        body = [
+            results.get(i)
+            or {"id": i, "ok": False, "code": "not_found", "detail": f"Proposed transfer {i} does not exist"}
+            for i in ids
+        ]
+        return Response(body)
