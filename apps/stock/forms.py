@@ -6,7 +6,7 @@ from django import forms
 
 from apps.catalog.selectors import location_list, products_by_sku
 from apps.stock.models import AdjustmentReason
-from apps.stock.services import AdjustmentLineInput, CountLineInput
+from apps.stock.services import AdjustmentLineInput, CountLineInput, TransferLineInput
 
 LINE_ROWS = 6
 
@@ -98,3 +98,30 @@ class CountForm(_LinesForm):
 
     def line_inputs(self) -> list[CountLineInput]:
         return [CountLineInput(product=p, counted=q) for p, q, _ in self.lines]
+
+
+class TransferForm(_LinesForm):
+    """A transfer request: `location` is the source; either end must be one of the user's locations."""
+
+    quantity_field = "quantity"
+    quantity_label = "Quantity"
+
+    destination = forms.ChoiceField()
+
+    def __init__(self, *args: Any, location_ids: list[int] | None, **kwargs: Any) -> None:
+        super().__init__(*args, location_ids=None, **kwargs)
+        everywhere = _location_choices(None)
+        self.fields["location"].choices = [("", "Choose the source…"), *everywhere]
+        self.fields["destination"].choices = [("", "Choose the destination…"), *everywhere]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("location") and data.get("location") == data.get("destination"):
+            self.add_error("destination", "Source and destination must differ.")
+        for _, quantity, n in getattr(self, "lines", []):
+            if quantity <= 0:
+                self.add_error(f"quantity_{n}", "A quantity must be positive.")
+        return data
+
+    def line_inputs(self) -> list[TransferLineInput]:
+        return [TransferLineInput(product=p, quantity=q) for p, q, _ in self.lines]

@@ -7,7 +7,7 @@ from viewflow.utils import Icon
 
 from apps.core.ui import PortalApplication, site
 from apps.stock import views
-from apps.stock.models import CycleCount, StockAdjustment, StockLevel, StockMovement
+from apps.stock.models import CycleCount, StockAdjustment, StockLevel, StockMovement, StockTransfer
 
 
 class StockLevelViewset(ReadonlyModelViewset):
@@ -66,6 +66,26 @@ class CycleCountViewset(ReadonlyModelViewset):
         return path("new/", views.CycleCountCreateView.as_view(viewset=self), name="add")
 
 
+class StockTransferViewset(ReadonlyModelViewset):
+    model = StockTransfer
+    app_name = "transfers"
+    title = "Transfers"
+    icon = Icon("local_shipping")
+    list_view_class = views.StockTransferListView
+
+    @property
+    def detail_path(self):
+        return path("<int:pk>/", views.StockTransferDetailView.as_view(viewset=self), name="detail")
+
+    @property
+    def create_path(self):
+        return path("new/", views.StockTransferCreateView.as_view(viewset=self), name="add")
+
+    @property
+    def proposals_path(self):
+        return path("proposals/", views.ReplenishmentProposalListView.as_view(viewset=self), name="proposals")
+
+
 @site.register
 class StockApplication(PortalApplication):
     title = "Stock"
@@ -73,4 +93,10 @@ class StockApplication(PortalApplication):
     app_name = "stock"
     permission = "stock.view_stocklevel"
     menu_position = 20
-    viewsets = [StockLevelViewset(), StockMovementViewset(), StockAdjustmentViewset(), CycleCountViewset()]
+    viewsets = [
+        StockLevelViewset(),
+        StockMovementViewset(),
+        StockAdjustmentViewset(),
+        CycleCountViewset(),
+        StockTransferViewset(),
+    ]

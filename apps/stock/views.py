@@ -23,8 +23,9 @@ from apps.approvals import selectors as approval_selectors
 from apps.catalog.selectors import location_get_by_code, location_list
 from apps.core.errors import DomainError, NotFound
 from apps.stock import selectors, services
-from apps.stock.forms import AdjustmentForm, CountForm
+from apps.stock.forms import AdjustmentForm, CountForm, TransferForm
 from apps.stock.models import (
+    TRANSFER_CANCELLABLE,
     AdjustmentReason,
     AdjustmentStatus,
     CycleCount,
@@ -32,6 +33,8 @@ from apps.stock.models import (
     StockAdjustment,
     StockLevel,
     StockMovement,
+    StockTransfer,
+    TransferStatus,
 )
 
 
@@ -401,3 +404,217 @@ class CycleCountCreateView(_LinesCreateView):
                 f"{adjustment.get_status_display().lower()}.",
             )
         return count
+
+
+# --- transfers between locations and store replenishment -----------------------------------------
+class StockTransferFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=TransferStatus.choices)
+    location = django_filters.ChoiceFilter(choices=_location_choices, label="Source or destination")
+
+    class Meta:
+        model = StockTransfer
+        fields: list[str] = []
+
+    def filter_queryset(self, queryset: QuerySet[StockTransfer]) -> QuerySet[StockTransfer]:
+        data = self.form.cleaned_data
+        qs = selectors.stock_transfer_list(
+            status=data.get("status") or None,
+            location=data.get("location") or None,
+            location_ids=user_location_ids(self.request.user),
+        )
+        return _keep_sort(qs, queryset)
+
+
+class StockTransferListView(ListModelView):
+    model = StockTransfer
+    filterset_class = StockTransferFilter
+    columns = ("number", "created", "source_code", "destination_code", "value", "status", "proposed")
+    object_link_columns = ("number",)
+    paginate_by = 50
+    template_name = "stock/transfer_list.html"
+
+    @viewprop
+    def queryset(self) -> QuerySet[StockTransfer]:
+        return selectors.stock_transfer_list(location_ids=user_location_ids(self.request.user))
+
+    def number(self, transfer: StockTransfer) -> str:
+        return transfer.number
+
+    number.short_description = "Transfer"  # type: ignore[attr-defined]
+    number.orderby_column = "id"  # type: ignore[attr-defined]
+
+    def created(self, transfer: StockTransfer) -> str:
+        return date_format(timezone.localtime(transfer.created_at), "Y-m-d H:i")
+
+    created.short_description = "Created"  # type: ignore[attr-defined]
+    created.orderby_column = "created_at"  # type: ignore[attr-defined]
+
+    def source_code(self, transfer: StockTransfer) -> str:
+        return transfer.source.code
+
+    source_code.short_description = "From"  # type: ignore[attr-defined]
+
+    def destination_code(self, transfer: StockTransfer) -> str:
+        return transfer.destination.code
+
+    destination_code.short_description = "To"  # type: ignore[attr-defined]
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["may_add"] = self.request.user.has_perm("stock.add_stocktransfer")
+        context["add_url"] = self.viewset.reverse("add")
+        context["proposals_url"] = self.viewset.reverse("proposals")
+        return context
+
+
+# Which end of a transfer may run each action from the detail page (as in the API).
+_TRANSFER_ACTIONS = {
+    "approve": ("either", services.stock_transfer_submit, "Submit"),
+    "pick": ("source", services.stock_transfer_pick, "Start picking"),
+    "dispatch": ("source", services.stock_transfer_dispatch, "Dispatch"),
+    "receive": ("destination", services.stock_transfer_receive, "Receive as dispatched"),
+    "cancel": ("either", services.stock_transfer_cancel, "Cancel"),
+}
+_ACTION_SOURCES = {
+    "approve": (TransferStatus.REQUESTED,),
+    "pick": (TransferStatus.APPROVED,),
+    "dispatch": (TransferStatus.APPROVED, TransferStatus.PICKING),
+    "receive": (TransferStatus.IN_TRANSIT,),
+    "cancel": TRANSFER_CANCELLABLE,
+}
+
+
+def _transfer_side_ok(user: Any, transfer: StockTransfer, side: str) -> bool:
+    ends = {"source": [transfer.source_id], "destination": [transfer.destination_id]}.get(
+        side, [transfer.source_id, transfer.destination_id]
+    )
+    return any(user_can_see_location(user, pk) for pk in ends)
+
+
+class StockTransferDetailView(TemplateView):
+    """Header, lines (with what is in transit), history, and the actions this user may take now."""
+
+    template_name = "stock/transfer_detail.html"
+    viewset: Any = None
+
+    def _transfer(self, pk: int) -> StockTransfer:
+        if not self.viewset.has_view_permission(self.request.user):
+            raise PermissionDenied
+        try:
+            return selectors.stock_transfer_get(transfer_id=pk, location_ids=user_location_ids(self.request.user))
+        except NotFound:
+            raise Http404("No such transfer")
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        transfer = self._transfer(kwargs["pk"])
+        selectors.stock_transfers_with_lines([transfer])
+        label = dict(TransferStatus.choices)
+        user = self.request.user
+        may_act = user.has_perm("stock.transition_transfer")
+        actions = [
+            (name, title)
+            for name, (side, _, title) in _TRANSFER_ACTIONS.items()
+            if may_act and transfer.status in _ACTION_SOURCES[name] and _transfer_side_ok(user, transfer, side)
+        ]
+        return {
+            **super().get_context_data(**kwargs),
+            "transfer": transfer,
+            "lines": transfer._prefetched_lines,  # type: ignore[attr-defined]
+            "list_url": self.viewset.reverse("index"),
+            "actions": actions,
+            "history": [
+                {"entry": e, "from": label.get(e.from_status, e.from_status), "to": label.get(e.to_status, e.to_status)}
+                for e in selectors.stock_transfer_history(transfer_id=transfer.pk)
+            ],
+        }
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        transfer = self._transfer(pk)
+        action = request.POST.get("action", "")
+        if action not in _TRANSFER_ACTIONS or not request.user.has_perm("stock.transition_transfer"):
+            raise PermissionDenied
+        side, service, _ = _TRANSFER_ACTIONS[action]
+        if not _transfer_side_ok(request.user, transfer, side):
+            raise PermissionDenied
+        try:
+            done = service(transfer_id=transfer.pk, actor=request.user)
+            messages.success(request, f"{done.number} is {done.get_status_display().lower()}.")
+        except DomainError as error:
+            messages.error(request, error.detail)
+        return HttpResponseRedirect(self.viewset.reverse("detail", args=[transfer.pk]))
+
+
+class StockTransferCreateView(_LinesCreateView):
+    template_name = "stock/transfer_form.html"
+    form_class = TransferForm
+    permission = "stock.add_stocktransfer"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = self.form(request.POST)
+        if not form.is_valid():
+            return self.render_to_response(self.get_context_data(form=form))
+        source = location_get_by_code(form.cleaned_data["location"])
+        destination = location_get_by_code(form.cleaned_data["destination"])
+        if source is None or destination is None:
+            raise PermissionDenied
+        if not (user_can_see_location(request.user, source.pk) or user_can_see_location(request.user, destination.pk)):
+            raise PermissionDenied
+        try:
+            transfer = services.stock_transfer_create(
+                source=source,
+                destination=destination,
+                lines=form.line_inputs(),
+                note=form.cleaned_data["note"],
+                requested_by=request.user,
+            )
+        except DomainError as error:
+            form.add_error(None, error.detail)
+            return self.render_to_response(self.get_context_data(form=form))
+        messages.success(request, f"{transfer.number} is requested; submit it to reserve the stock.")
+        return HttpResponseRedirect(self.viewset.reverse("detail", args=[transfer.pk]))
+
+
+class ReplenishmentProposalListView(TemplateView):
+    """Open replenishment proposals in the user's scope, accepted (submitted) in bulk."""
+
+    template_name = "stock/replenishment_proposals.html"
+    viewset: Any = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("stock.view_stocktransfer"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        proposals = list(
+            selectors.stock_transfer_list(
+                location_ids=user_location_ids(self.request.user), proposed=True, status=TransferStatus.REQUESTED
+            )[:200]
+        )
+        selectors.stock_transfers_with_lines(proposals)
+        return {
+            **super().get_context_data(**kwargs),
+            "proposals": [{"transfer": t, "lines": t._prefetched_lines} for t in proposals],  # type: ignore[attr-defined]
+            "may_accept": self.request.user.has_perm("stock.transition_transfer"),
+            "list_url": self.viewset.reverse("index"),
+        }
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not request.user.has_perm("stock.transition_transfer"):
+            raise PermissionDenied
+        ids = [int(i) for i in request.POST.getlist("ids") if i.isdigit()]
+        visible = set(
+            selectors.stock_transfer_list(location_ids=user_location_ids(request.user), proposed=True)
+            .filter(pk__in=ids)
+            .values_list("pk", flat=True)
+        )
+        results = services.stock_transfer_proposals_accept(
+            transfer_ids=[i for i in ids if i in visible], actor=request.user
+        )
+        accepted = sum(1 for r in results if r["ok"])
+        if accepted:
+            messages.success(request, f"{accepted} proposal(s) accepted.")
+        for r in results:
+            if not r["ok"]:
+                messages.error(request, f"TRF-{r['id']:06d}: {r['detail']}")
+        return HttpResponseRedirect(self.viewset.reverse("proposals"))
