@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("apps.orders.api.urls")),
     path("", include("apps.core.api.urls")),
     path("", include("apps.approvals.api.urls")),
+    path("", include("apps.returns.api.urls")),
 ]
 
 urlpatterns = [

@@ -127,3 +127,23 @@ def sync_roles_after_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """Runs once per migrate, after the last installed app has created its permissions."""
     if sender is list(global_apps.get_app_configs())[-1]:
         sync_roles(using=using)
+
+
+# --- Returns (apps.returns): store managers take returns back at their stores; approvers review risky
+# returns and approve refunds; finance approves and confirms refunds.
+_RETURNS_PERMISSIONS = {
+    STORE_MANAGER: ["returns.view_return", "returns.add_return", "returns.receive_return"],
+    APPROVER: ["returns.view_return", "returns.authorize_return", "returns.approve_refund"],
+    FINANCE: ["returns.view_return", "returns.approve_refund", "returns.confirm_refund"],
+    OPS_ADMIN: [
+        "returns.view_return",
+        "returns.add_return",
+        "returns.receive_return",
+        "returns.authorize_return",
+        "returns.approve_refund",
+        "returns.confirm_refund",
+    ],
+    INTEGRATION: ["returns.view_return", "returns.add_return", "returns.receive_return", "returns.confirm_refund"],
+}
+for _role, _names in _RETURNS_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] += _names

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "apps.catalog",
     "apps.stock",
     "apps.orders",
+    "apps.returns",
     "apps.approvals",
 ]
 
@@ -242,3 +243,17 @@ CELERY_BEAT_SCHEDULE = {
     "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},
     "stock-replenishment-propose": {"task": "apps.stock.tasks.stock_replenishment_propose_task", "schedule": 3600.0},
 }
+
+# Returns (RMA): window, restocking fee in percent per reason code, reasons that refund shipping, and the
+# refund amount above which the seeded approval policy asks for approval (the policy is data afterwards).
+RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
+RETURN_RESTOCKING_FEE_PCT = {"changed_mind": 10, "other": 10}
+RETURN_SHIPPING_REFUND_REASONS = ("damaged", "wrong_item", "defective")
+RETURN_REFUND_APPROVAL_THRESHOLD = Decimal(os.environ.get("RETURN_REFUND_APPROVAL_THRESHOLD", "250.00"))
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "ReturnStatusEnum": "apps.returns.states.ReturnStatus",
+        "ReturnReasonEnum": "apps.returns.states.ReturnReason",
+        "ReasonEnum": "apps.stock.models.AdjustmentReason",  # keeps its name now that returns have reasons too
+    }
+)
