@@ -4,7 +4,16 @@ apps.stock.services, so that every change of on_hand has its movement in the led
 from django.contrib import admin
 
 from apps.core.admin import ReadOnlyAdmin, ReadOnlyInline
-from apps.stock.models import Reservation, StockLevel, StockMovement, StockReceipt, StockReceiptLine
+from apps.stock.models import (
+    ReplenishmentRule,
+    Reservation,
+    StockLevel,
+    StockMovement,
+    StockReceipt,
+    StockReceiptLine,
+    StockTransfer,
+    StockTransferLine,
+)
 
 
 @admin.register(StockLevel)
@@ -54,3 +63,30 @@ class StockReceiptAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "location")
     search_fields = ("reference",)
     inlines = [StockReceiptLineInline]
+
+
+@admin.register(ReplenishmentRule)
+class ReplenishmentRuleAdmin(admin.ModelAdmin):
+    """Min/max per store and product: plain data, edited here; the replenishment job reads it."""
+
+    list_display = ("location", "product", "min_qty", "max_qty", "active")
+    list_select_related = ("location", "product")
+    list_filter = ("active", "location")
+    list_editable = ("min_qty", "max_qty", "active")
+    search_fields = ("=product__sku", "location__code")
+    raw_id_fields = ("product",)
+
+
+class StockTransferLineInline(ReadOnlyInline):
+    model = StockTransferLine
+    fields = ("product", "quantity", "unit_cost", "dispatched", "received")
+
+
+@admin.register(StockTransfer)
+class StockTransferAdmin(ReadOnlyAdmin):
+    """Read-only: transfers change only through apps.stock.services (API and portal)."""
+
+    list_display = ("id", "source", "destination", "status", "proposed", "value", "created_at")
+    list_select_related = ("source", "destination")
+    list_filter = ("status", "proposed", "source", "destination")
+    inlines = [StockTransferLineInline]

@@ -95,3 +95,13 @@ def test_proposals_are_listed_and_accepted_in_bulk(net, people):
         ("ST2", "requested"),
     ]
     assert "No open proposals" in manager.get("/stock/transfers/proposals/").content.decode()
+
+
+def test_admin_edits_replenishment_rules_and_shows_transfers_read_only(net, people):
+    admin = browser(people["ops"].__class__.objects.create_superuser("root", "root@example.com", "pw-test-123"))
+    rule = ReplenishmentRule.objects.create(location=net["st1"], product=net["kettle"], min_qty=5, max_qty=20)
+    t = transfer(net, people["ops"], [("kettle", 1)])
+    assert admin.get("/admin/stock/replenishmentrule/").status_code == 200
+    assert admin.get(f"/admin/stock/replenishmentrule/{rule.pk}/change/").status_code == 200
+    assert admin.get(f"/admin/stock/stocktransfer/{t.pk}/change/").status_code == 200
+    assert admin.get("/admin/stock/stocktransfer/add/").status_code == 403
