@@ -214,3 +214,24 @@ def test_accept_proposals_in_bulk_reports_each_item(net, people):
         client_for(people["ops"]).post("/api/v1/transfers/proposals/accept/", {"ids": []}, format="json").status_code
         == 400
     )
+
+
+def test_list_shows_proposals_and_filters_on_them(net, people):
+    ops = client_for(people["ops"])
+    manual = transfer(net, people["ops"], [("kettle", 1)])
+    proposal = services.stock_transfer_create(
+        source=net["wh1"],
+        destination=net["st2"],
+        lines=[services.TransferLineInput(product=net["kettle"], quantity=2)],
+        requested_by=None,
+        proposed=True,
+    )
+
+    def ids(query=""):
+        return sorted(t["id"] for t in ops.get(f"/api/v1/transfers/{query}").json()["results"])
+
+    assert ids() == sorted([manual.pk, proposal.pk])
+    assert ids("?proposed=true") == [proposal.pk]
+    assert ids("?proposed=false") == [manual.pk]
+    assert ids("?status=requested&location=ST2") == [proposal.pk]
+    assert ops.get("/api/v1/transfers/?status=nope").status_code == 400
