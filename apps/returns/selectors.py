@@ -101,18 +101,26 @@ def return_list(
             q |= Q(pk=int(rid))
         qs = qs.filter(q)
     if location_ids is not None:
-        qs = qs.filter(location_id__in=list(location_ids))
+        qs = _scoped(qs, location_ids)
     return qs.order_by("-created_at", "-id")
 
 
 def return_get(*, return_id: int, location_ids: Sequence[int] | None = None) -> Return:
     qs = Return.objects.select_related("order", "location", "decided_by").filter(pk=return_id)
     if location_ids is not None:
-        qs = qs.filter(location_id__in=list(location_ids))
+        qs = _scoped(qs, location_ids)
     ret = qs.first()
     if ret is None:
         raise NotFound(f"Return {return_id} does not exist")
     return ret
+
+
+def _scoped(qs: QuerySet[Return], location_ids: Sequence[int]) -> QuerySet[Return]:
+    """A scoped user sees returns at their locations, and returns no location has taken yet (any store may
+    receive a web or marketplace return)."""
+    from django.db.models import Q
+
+    return qs.filter(Q(location_id__in=list(location_ids)) | Q(location__isnull=True))
 
 
 def returns_with_lines(returns: Sequence[Return]) -> Sequence[Return]:

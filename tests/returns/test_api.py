@@ -66,9 +66,10 @@ def test_the_whole_flow_through_the_api(api, order, store):
         ({"lines": [{"sku": "SKU-A", "quantity": "2"}]}, "lines"),
         ({"lines": [{"sku": "SKU-A", "quantity": 0}]}, "lines"),
         ({"order_id": "x"}, "order_id"),
+        ({"order_id": 10**20}, "order_id"),
         ({"location": "NOPE"}, "location"),
     ],
-    ids=["channel", "reason", "no-lines", "string-quantity", "zero-quantity", "order-id", "location"],
+    ids=["channel", "reason", "no-lines", "string-quantity", "zero-quantity", "order-id", "huge-order-id", "location"],
 )
 def test_bad_input_is_400_with_field_errors_and_writes_nothing(api, order, change, field):
     before = counts()
@@ -152,3 +153,14 @@ def test_the_list_has_a_query_budget_that_does_not_grow_with_page_size(api, ware
     with CaptureQueriesContext(connection) as six:
         assert len(api.get("/api/v1/returns/?page_size=6").json()["results"]) == 6
     assert len(six) == len(two)
+
+
+def test_a_store_manager_receives_a_web_return_at_their_store(api, order, store):
+    web = api.post("/api/v1/returns/", body(order, ("SKU-A", 1)), format="json").json()
+    assert web["location"] is None
+    manager = client_for(person("sam", "store_manager", locations=[store]))
+    assert [x["id"] for x in manager.get("/api/v1/returns/").json()["results"]] == [web["id"]]
+    r = manager.post(f"/api/v1/returns/{web['id']}/receive/", {"location": "ST1"}, format="json")
+    assert (r.status_code, r.json()["location"]) == (200, "ST1")
+    elsewhere = client_for(person("kim", "store_manager", locations=[StoreFactory(code="ST9")]))
+    assert elsewhere.get(f"/api/v1/returns/{web['id']}/").status_code == 404

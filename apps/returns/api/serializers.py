@@ -27,7 +27,7 @@ class LocationCodeField(serializers.CharField):
 
 
 class ReturnCreateInput(serializers.Serializer):
-    order_id = StrictPositiveIntegerField(min_value=1)
+    order_id = StrictPositiveIntegerField(min_value=1, max_value=2**63 - 1)
     channel = serializers.ChoiceField(choices=Channel.choices, help_text="Where the return was initiated")
     reason = serializers.ChoiceField(choices=ReturnReason.choices)
     lines = ReturnLineInputSerializer(many=True, allow_empty=False, max_length=500)

@@ -25,7 +25,7 @@ from apps.returns.states import ReturnStatus
 
 class ReturnListFilter(serializers.Serializer):
     status = serializers.CharField(required=False, help_text="One status or a comma-separated list")
-    order_id = serializers.IntegerField(required=False, min_value=1)
+    order_id = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
     search = serializers.CharField(required=False, max_length=254, help_text="RMA or order number, external id, e-mail")
 
     def validate_status(self, value):
