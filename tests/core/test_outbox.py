@@ -138,3 +138,16 @@ def test_order_intake_commits_and_answers_quickly_when_the_broker_is_down(
     ]
     outbox_relay()  # the sweep catches up once the broker is back
     assert set(OutboxEvent.objects.values_list("status", flat=True)) == {"delivered"}
+
+
+def test_events_no_handler_listens_to_are_delivered_in_bulk_and_never_touch_handlers(
+    django_assert_num_queries,
+):
+    quiet = outbox_emit(*[Event("test.nobody.listens", "test.thing", i, {}) for i in range(30)])
+    with django_assert_num_queries(2):  # select the due batch, one bulk update
+        assert outbox_relay() == 30
+    assert set(OutboxEvent.objects.filter(pk__in=[e.pk for e in quiet]).values_list("status", flat=True)) == {
+        "delivered"
+    }
+    assert OutboxDelivery.objects.filter(event__in=quiet).count() == 0
+    assert calls == []
