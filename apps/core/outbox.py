@@ -72,16 +72,57 @@ def outbox_emit(*events: Event) -> list[OutboxEvent]:
     return created
 
 
+NUDGE_KEY = "retailops:outbox:nudge-queued"
+NUDGE_KEY_TTL_MS = 2000
+_nudge_redis: Any = None
+
+
+def _redis_for_nudges() -> Any:
+    """A Redis client on the broker, when the broker is Redis (else None: every nudge is sent)."""
+    global _nudge_redis
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return None
+    if _nudge_redis is None:
+        import redis
+
+        _nudge_redis = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+    return _nudge_redis
+
+
 def outbox_nudge(countdown: float | None = None) -> bool:
-    """Ask a worker to relay now. Never raises: if the broker is down the periodic sweep catches up."""
+    """Ask a worker to relay now. Never raises: if the broker is down the periodic sweep catches up.
+
+    Nudges coalesce: while a relay task is queued and has not started, further commits need not
+    queue another one (the queued relay will see their events, because it clears the marker before
+    it reads). The marker expires after NUDGE_KEY_TTL_MS, so a lost task costs at most that delay.
+    """
     from apps.core.tasks import outbox_relay_task
 
+    marked = False
     try:
+        client = _redis_for_nudges() if countdown is None else None
+        if client is not None:
+            if not client.set(NUDGE_KEY, b"1", nx=True, px=NUDGE_KEY_TTL_MS):
+                return True  # a relay is already queued and will pick these events up
+            marked = True
         outbox_relay_task.apply_async(countdown=countdown, retry=False)
     except Exception:  # noqa: BLE001 - any broker failure must not reach the caller
         logger.warning("outbox nudge failed; the periodic sweep will relay pending events", exc_info=True)
+        if marked:
+            outbox_nudge_taken()  # nothing was queued: the next commit must try again
         return False
     return True
+
+
+def outbox_nudge_taken() -> None:
+    """Called by the relay task before it reads: commits from now on queue a new nudge."""
+    try:
+        client = _redis_for_nudges()
+        if client is not None:
+            client.delete(NUDGE_KEY)
+    except Exception:  # noqa: BLE001 - without the marker every commit simply nudges
+        logger.warning("could not clear the outbox nudge marker", exc_info=True)
 
 
 def _backoff(attempts: int) -> timedelta:

@@ -151,3 +151,34 @@ def test_events_no_handler_listens_to_are_delivered_in_bulk_and_never_touch_hand
     }
     assert OutboxDelivery.objects.filter(event__in=quiet).count() == 0
     assert calls == []
+
+
+def test_nudges_coalesce_while_a_relay_is_queued_and_not_yet_started(monkeypatch):
+    from apps.core import tasks
+
+    published = []
+    monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", lambda **kw: published.append(kw))
+    outbox.outbox_nudge_taken()  # no relay queued
+    assert outbox.outbox_nudge() is True
+    assert outbox.outbox_nudge() is True
+    assert len(published) == 1  # the second commit's events will be read by the queued relay
+    outbox.outbox_nudge_taken()  # the relay starts: it clears the marker before it reads
+    assert outbox.outbox_nudge() is True
+    assert len(published) == 2
+    outbox.outbox_nudge_taken()
+
+
+def test_a_nudge_that_could_not_be_queued_does_not_block_the_next(monkeypatch):
+    from apps.core import tasks
+
+    def refuse(**kw):
+        raise ConnectionError("broker down")
+
+    outbox.outbox_nudge_taken()
+    monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", refuse)
+    assert outbox.outbox_nudge() is False
+    published = []
+    monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", lambda **kw: published.append(kw))
+    assert outbox.outbox_nudge() is True
+    assert len(published) == 1
+    outbox.outbox_nudge_taken()
