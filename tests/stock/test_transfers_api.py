@@ -235,3 +235,21 @@ def test_list_shows_proposals_and_filters_on_them(net, people):
     assert ids("?proposed=false") == [manual.pk]
     assert ids("?status=requested&location=ST2") == [proposal.pk]
     assert ops.get("/api/v1/transfers/?status=nope").status_code == 400
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        pytest.param("get", "/api/v1/transfers/{}/", id="detail"),
+        pytest.param("post", "/api/v1/transfers/{}/dispatch/", id="dispatch"),
+        pytest.param("post", "/api/v1/transfers/{}/receive/", id="receive"),
+    ],
+)
+def test_an_id_too_large_for_the_database_is_a_404(net, people, method, path):
+    r = getattr(client_for(people["ops"]), method)(path.format("9" * 25), format="json")
+    assert r.status_code == 404
+
+
+def test_accepting_proposals_with_ids_too_large_is_400(net, people):
+    r = client_for(people["ops"]).post("/api/v1/transfers/proposals/accept/", {"ids": [10**25]}, format="json")
+    assert r.status_code == 400

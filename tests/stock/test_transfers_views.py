@@ -105,3 +105,9 @@ def test_admin_edits_replenishment_rules_and_shows_transfers_read_only(net, peop
     assert admin.get(f"/admin/stock/replenishmentrule/{rule.pk}/change/").status_code == 200
     assert admin.get(f"/admin/stock/stocktransfer/{t.pk}/change/").status_code == 200
     assert admin.get("/admin/stock/stocktransfer/add/").status_code == 403
+
+
+def test_the_portal_answers_404_for_a_transfer_id_too_large(net, people):
+    ops = browser(people["ops"])
+    assert ops.get(f"/stock/transfers/{'9' * 25}/").status_code == 404
+    assert ops.post(f"/stock/transfers/{'9' * 25}/", {"action": "cancel"}).status_code == 404

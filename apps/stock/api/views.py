@@ -758,7 +758,9 @@ class StockTransferCancelApi(_TransferActionApi):
 
 
 class TransferProposalsAcceptInput(serializers.Serializer):
-    ids = serializers.ListField(child=StrictIntegerField(min_value=1), allow_empty=False, max_length=500)
+    ids = serializers.ListField(
+        child=StrictIntegerField(min_value=1, max_value=2**63 - 1), allow_empty=False, max_length=500
+    )
 
 
 class TransferProposalResultOutput(serializers.Serializer):
