@@ -197,6 +197,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Celery's Django fixup closes the database connection before and after every task unless this is
+# set; reusing it (CONN_MAX_AGE still applies) saves a PostgreSQL backend start per relay task.
+CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 
 # --- Domain settings -----------------------------------------------------------------------------
 COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD")
