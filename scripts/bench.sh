@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# `make bench`: the order-intake benchmark (bench/order_intake.py): POST /api/v1/orders/ under gunicorn +
+# Celery against a raw-SQL floor with the same durable rows, on a fresh PostgreSQL database that is
+# dropped at the end. Arguments go to the script, e.g. `scripts/bench.sh --workers 3 --no-profile`
+# or `BENCH_ARGS="--duration 10" make bench`; results land in bench/results/ (gitignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=.venv/bin
+PYTHON_BIN=$BIN/python
+source scripts/services.sh
+
+# Its own Redis database: a test run's Celery worker on REDIS_URL must not eat the bench's tasks.
+export BENCH_BROKER_URL=${BENCH_BROKER_URL:-${REDIS_URL%/*}/12}
+if [ ! -x "$BIN/py-spy" ]; then
+  echo "note: $BIN/py-spy not found, the profile phase is skipped (pip install py-spy into .venv; it is not a requirement)"
+fi
+# Not exec: the EXIT trap of services.sh must still stop any throwaway PostgreSQL/Redis it started.
+# shellcheck disable=SC2086
+"$PYTHON_BIN" bench/order_intake.py ${BENCH_ARGS:-} "$@"
