@@ -69,6 +69,23 @@ def _with_db(url: str, name: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{name}", parts.query, parts.fragment))
 
 
+def free_redis_db(url: str, candidates: tuple[int, ...] = (12, 11, 10, 9, 8)) -> str:
+    """A Redis database nobody is connected to, so a concurrent bench or test run's Celery worker
+    cannot take this run's tasks (every deployment uses the queue `celery`). Leftover messages of an
+    earlier bench there are harmless: a relay task only relays its own database's outbox."""
+    import redis
+
+    client = redis.Redis.from_url(_with_db(url, "0"), socket_timeout=5)
+    try:
+        busy = {int(c.get("db", -1)) for c in client.client_list()}
+    finally:
+        client.close()
+    for db in candidates:
+        if db not in busy:
+            return _with_db(url, str(db))
+    raise RuntimeError(f"no free Redis database among {candidates} on {url}; pass --broker-url")
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -210,6 +227,7 @@ class Deployment:
         self.db = f"bench_intake_{uuid.uuid4().hex[:10]}"
         self.admin_url = _with_db(database_url, "postgres")
         self.db_url = _with_db(database_url, self.db)
+        self.broker_url = broker_url
         self.logdir = logdir
         self.env = {
             **os.environ,
@@ -692,18 +710,23 @@ def drain_outbox(dsn: str, timeout: float) -> dict[str, Any]:
     return {"backlog_at_end": backlog, "left_after_drain": left, "drain_s": round(time.monotonic() - t0, 1)}
 
 
-def settle_raw_outbox(dsn: str, prefix: str) -> int:
-    """Mark the raw side's outbox rows delivered, as the relay would (no handler listens to order events).
+def max_outbox_id(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        return conn.execute("SELECT coalesce(max(id), 0) FROM core_outboxevent").fetchone()[0]
+
+
+def settle_raw_outbox(dsn: str, after_id: int) -> int:
+    """Mark the raw round's outbox rows delivered, as the relay would (no handler listens to order events).
 
     Otherwise the next app round's nudges would make the Celery relay deliver the raw rows too, and
-    the app side would be charged for work the raw side caused.
+    the app side would be charged for work the raw side caused. The app is idle during a raw round
+    and drained before it, so the rows after `after_id` are the raw round's.
     """
     with psycopg.connect(dsn) as conn:
         cur = conn.execute(
-            "UPDATE core_outboxevent e SET status = 'delivered', delivered_at = now() FROM orders_order o "
-            "WHERE e.status = 'pending' AND e.aggregate_type = 'orders.order' AND e.aggregate_id = o.id::text "
-            "AND o.external_id LIKE %s",
-            (prefix + "%",),
+            "UPDATE core_outboxevent SET status = 'delivered', delivered_at = now() "
+            "WHERE id > %s AND status = 'pending' AND aggregate_type = 'orders.order'",
+            (after_id,),
         )
         return cur.rowcount
 
@@ -752,7 +775,9 @@ PHASES: list[tuple[str, str, str]] = [
     ("gunicorn HTTP parse + socket I/O", "handle", "gunicorn/workers/sync.py"),
     # celery worker: the relay the nudges trigger
     ("relay: outbox_deliver (lock event, load deliveries, UPDATE, COMMIT) per event", "outbox_deliver", "apps/"),
-    ("relay: pending_event_ids SELECT", "pending_event_ids", "apps/core/outbox.py"),
+    ("relay: pending events SELECT", "pending_event_ids", "apps/core/outbox.py"),
+    ("relay: pending events SELECT", "pending_events", "apps/core/outbox.py"),
+    ("relay: clear the nudge marker (Redis)", "outbox_nudge_taken", "apps/core/outbox.py"),
     ("relay: outbox_relay rest", "outbox_relay", "apps/core/outbox.py"),
     ("celery task execution (trace, ack)", "trace_task", "celery/"),
 ]
@@ -953,6 +978,18 @@ def db_counters(dep: Deployment) -> dict[str, int]:
     return dict(zip(names, row, strict=True))
 
 
+def broker_publishes(url: str) -> int:
+    """LPUSH calls on the Redis server so far (kombu publishes a task with one LPUSH). Server-wide:
+    approximate if something else pushes to lists on the same server at the same time."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=5)
+    try:
+        return int(client.info("commandstats").get("cmdstat_lpush", {}).get("calls", 0))
+    finally:
+        client.close()
+
+
 def measure(
     kind: str,
     dep: Deployment,
@@ -971,6 +1008,7 @@ def measure(
     if time.monotonic() - t0 > 5:
         log(f"  CHECKPOINT took {time.monotonic() - t0:.1f} s")
     background = wait_quiet(quiet_wait)
+    outbox_before = max_outbox_id(dep.db_url)
     sessions = {"gunicorn": dep.web.pid, "celery": dep.worker.pid} if kind == "app" else {}  # type: ignore[union-attr]
     meter = CpuMeter(sessions=sessions, db=dep.db)
     specs = make_specs(clients, warmup=warmup, duration=duration, tag=tag, common=common)
@@ -981,12 +1019,12 @@ def measure(
         while time.time() < specs[0]["start_at"] + warmup:
             time.sleep(0.01)
         meter.start()
-        before = db_counters(dep)
+        before = {**db_counters(dep), "broker_publishes": broker_publishes(dep.broker_url)}
         while time.time() < specs[0]["start_at"] + warmup + duration:
             time.sleep(0.05)
         cpu = meter.stop()
         time.sleep(1.2)  # let the backends flush their statistics
-        after = db_counters(dep)
+        after = {**db_counters(dep), "broker_publishes": broker_publishes(dep.broker_url)}
         return {"cpu": cpu, "db": {k: after[k] - before[k] for k in after}}
 
     parts, extra = run_load(kind, specs, wait=window)
@@ -995,7 +1033,7 @@ def measure(
     if kind == "app":  # let the relay finish before anything else is measured
         result["drain"] = drain_outbox(dep.db_url, timeout=120)
     else:
-        result["settled_outbox_rows"] = settle_raw_outbox(dep.db_url, tag)
+        result["settled_outbox_rows"] = settle_raw_outbox(dep.db_url, outbox_before)
     log(
         f"  {kind}: {sum(len(p['latencies']) for p in parts) / duration:.1f} orders/s; "
         f"{'outbox drained' if kind == 'app' else 'raw outbox rows settled'} in {time.monotonic() - t0:.1f} s"
@@ -1041,7 +1079,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--broker-url",
-        default=os.environ.get("BENCH_BROKER_URL") or os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/12",
+        default=os.environ.get("BENCH_BROKER_URL"),
+        help="Redis URL for Celery (default: a free database 12..8 on the server of REDIS_URL)",
     )
     p.add_argument("--workers", default="auto", help="gunicorn workers, or 'auto': try --sweep, keep the fastest")
     p.add_argument("--sweep", default="2,3,4", help="worker counts tried by --workers auto")
@@ -1075,6 +1114,8 @@ def main(argv: list[str] | None = None) -> int:
         p.error("keep phases short: --duration <= 300, --sweep-duration <= 120, --profile-seconds <= 120")
 
     root = args.project_root.resolve()
+    if not args.broker_url:
+        args.broker_url = free_redis_db(os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0")
     out_dir = BENCH_DIR / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")

@@ -9,8 +9,8 @@ BIN=.venv/bin
 PYTHON_BIN=$BIN/python
 source scripts/services.sh
 
-# Its own Redis database: a test run's Celery worker on REDIS_URL must not eat the bench's tasks.
-export BENCH_BROKER_URL=${BENCH_BROKER_URL:-${REDIS_URL%/*}/12}
+# The bench picks a Redis database nobody is connected to on the server of REDIS_URL (a test run's
+# or another bench's Celery worker must not take its tasks); BENCH_BROKER_URL overrides.
 if [ ! -x "$BIN/py-spy" ]; then
   echo "note: $BIN/py-spy not found, the profile phase is skipped (pip install py-spy into .venv; it is not a requirement)"
 fi
