@@ -23,4 +23,5 @@ $BIN/ruff format --check --quiet .
 $BIN/python manage.py check --fail-level WARNING
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models changed without a migration"; exit 1; }
 $BIN/python manage.py spectacular --fail-on-warn --validate --file /dev/null
-exec $BIN/python -m pytest "$@"
+# Not exec: the EXIT trap of services.sh must stop any throwaway PostgreSQL/Redis it started.
+$BIN/python -m pytest "$@"
