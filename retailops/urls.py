@@ -11,6 +11,9 @@ api_v1 = [
     path("", include("apps.core.api.urls")),
     path("", include("apps.approvals.api.urls")),
     path("", include("apps.returns.api.urls")),
+    path("", include("apps.suppliers.api.urls")),
+    path("", include("apps.journal.api.urls")),
+    path("", include("apps.reconciliation.api.urls")),
 ]
 
 urlpatterns = [

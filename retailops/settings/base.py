@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "apps.orders",
     "apps.returns",
     "apps.approvals",
+    "apps.suppliers",
+    "apps.journal",
+    "apps.reconciliation",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,3 @@
+"""Journal API routes."""
+
+urlpatterns: list = []

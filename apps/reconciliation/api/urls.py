@@ -1,0 +1,3 @@
+"""Reconciliation API routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,3 @@
+"""Suppliers API routes."""
+
+urlpatterns: list = []
