@@ -125,7 +125,9 @@ def sync_roles(apps=global_apps, using: str = DEFAULT_DB_ALIAS) -> None:
 
 def sync_roles_after_migrate(sender, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
     """Runs once per migrate, after the last installed app has created its permissions."""
-    if sender is list(global_apps.get_app_configs())[-1]:
+    # Django sends post_migrate only for apps that have a models module.
+    with_models = [config for config in global_apps.get_app_configs() if config.models_module is not None]
+    if sender is with_models[-1]:
         sync_roles(using=using)
 
 
@@ -146,4 +148,15 @@ _RETURNS_PERMISSIONS = {
     INTEGRATION: ["returns.view_return", "returns.add_return", "returns.receive_return", "returns.confirm_refund"],
 }
 for _role, _names in _RETURNS_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] += _names
+
+
+# --- Currencies (apps.core): finance keeps the exchange-rate table; everyone who sees documents may read it.
+_CURRENCY_PERMISSIONS = {
+    FINANCE: ["core.view_exchangerate", "core.add_exchangerate", "core.change_exchangerate"],
+    OPS_ADMIN: ["core.view_exchangerate", "core.add_exchangerate", "core.change_exchangerate"],
+    APPROVER: ["core.view_exchangerate"],
+    INTEGRATION: ["core.view_exchangerate", "core.add_exchangerate"],
+}
+for _role, _names in _CURRENCY_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] += _names

@@ -332,6 +332,7 @@ def _opening_stock(
             reference=f"opening balance {location.code}",
             lines=lines,
             kind=MovementKind.OPENING,
+            source="opening",
         )
         if is_store:
             # Pickup orders use at most half of a store's opening quantity: stock_consume lowers

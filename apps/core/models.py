@@ -203,3 +203,27 @@ class IncidentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.from_status or '∅'} → {self.to_status or '∅'}"
+
+
+class ExchangeRate(models.Model):
+    """How many units of the company currency one unit of `currency` was worth on `rate_date`.
+
+    Documents convert at their own date (the latest rate on or before it), so a threshold or a
+    report never depends on when it happens to be computed.
+    """
+
+    currency = models.CharField(max_length=3)
+    rate_date = models.DateField()
+    rate = models.DecimalField(max_digits=18, decimal_places=8)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["currency", "-rate_date"]
+        constraints = [
+            models.UniqueConstraint(fields=["currency", "rate_date"], name="exchangerate_currency_date_uniq"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="exchangerate_rate_positive"),
+            models.CheckConstraint(condition=Q(currency__regex=r"^[A-Z]{3}$"), name="exchangerate_currency_iso"),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.currency} = {self.rate} on {self.rate_date}"

@@ -164,9 +164,16 @@ def stock_receive(
     lines: Sequence[ReceiptLine],
     actor: AbstractBaseUser | None = None,
     kind: str = MovementKind.RECEIPT,
+    source: str = "manual",
+    source_id: int | None = None,
 ) -> StockReceipt:
     """Take goods into a location: a receipt, its movements, and `stock.receipt.posted` (which
-    lets waiting backorders allocate)."""
+    lets waiting backorders allocate and the journal value the goods).
+
+    `unit_cost` is in the company currency. `source` says where the goods come from ("manual",
+    "opening" or "purchase_order" with `source_id` = the purchase order) so the journal can credit
+    goods-received-not-invoiced for purchases and opening equity for the rest.
+    """
     if not lines:
         raise DomainError("A receipt needs at least one line", code="empty_receipt")
     receipt = StockReceipt.objects.create(
@@ -197,9 +204,18 @@ def stock_receive(
                 "receipt_id": receipt.pk,
                 "location": location.code,
                 "reference": reference,
+                "source": source,
+                "source_id": source_id,
+                "received_on": timezone.localdate().isoformat(),
                 "product_ids": sorted({ln.product.pk for ln in lines}),
                 "lines": [
-                    {"sku": ln.product.sku, "quantity": ln.quantity, "unit_cost": str(ln.unit_cost)} for ln in lines
+                    {
+                        "product_id": ln.product.pk,
+                        "sku": ln.product.sku,
+                        "quantity": ln.quantity,
+                        "unit_cost": str(ln.unit_cost),
+                    }
+                    for ln in lines
                 ],
             },
         )

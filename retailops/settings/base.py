@@ -206,6 +206,9 @@ CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 
 # --- Domain settings -----------------------------------------------------------------------------
 COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD")
+# Every threshold, valuation and report is in this currency; documents convert at their own date.
+COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD").upper()
+
 ORDER_REVIEW_THRESHOLD = Decimal(os.environ.get("ORDER_REVIEW_THRESHOLD", "5000.00"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BATCH_SIZE = 200

@@ -32,6 +32,11 @@ def test_a_receipt_adds_on_hand_with_one_movement_per_line_and_an_event(warehous
     event = OutboxEvent.objects.get(name="stock.receipt.posted")
     assert event.payload["receipt_id"] == receipt.pk
     assert event.payload["product_ids"] == sorted([a.pk, b.pk])
+    assert (event.payload["source"], event.payload["source_id"]) == ("manual", None)
+    assert event.payload["lines"] == [
+        {"product_id": a.pk, "sku": a.sku, "quantity": 5, "unit_cost": "2.50"},
+        {"product_id": b.pk, "sku": b.sku, "quantity": 3, "unit_cost": "1.00"},
+    ]
 
 
 def test_balance_after_runs_on_across_receipts(warehouse, product, receive):

@@ -2,9 +2,10 @@
 
 from django.urls import path
 
-from apps.core.api import views
+from apps.core.api import currency, views
 
 urlpatterns = [
+    path("exchange-rates/", currency.ExchangeRateListCreateApi.as_view(), name="exchange-rate-list"),
     path("incidents/", views.IncidentListApi.as_view(), name="incident-list"),
     path("incidents/aging/", views.IncidentAgingApi.as_view(), name="incident-aging"),
     path("incidents/bulk/", views.IncidentBulkApi.as_view(), name="incident-bulk"),
