@@ -160,3 +160,39 @@ _CURRENCY_PERMISSIONS = {
 }
 for _role, _names in _CURRENCY_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] += _names
+
+
+# --- Procurement (apps.suppliers): ops admins buy, approvers approve spend, warehouses (store managers
+# at their locations) receive, finance approves the upper band and accepts invoice variances.
+_PROCUREMENT_VIEW = [
+    "suppliers.view_supplier",
+    "suppliers.view_purchaseorder",
+    "suppliers.view_supplierinvoice",
+    "suppliers.view_reorderrule",
+]
+_PROCUREMENT_PERMISSIONS = {
+    STORE_MANAGER: [*_PROCUREMENT_VIEW, "suppliers.receive_purchaseorder"],
+    APPROVER: [*_PROCUREMENT_VIEW, "suppliers.approve_purchaseorder"],
+    FINANCE: [*_PROCUREMENT_VIEW, "suppliers.add_supplierinvoice", "suppliers.accept_invoice_variance"],
+    OPS_ADMIN: [
+        *_PROCUREMENT_VIEW,
+        "suppliers.add_supplier",
+        "suppliers.change_supplier",
+        "suppliers.add_purchaseorder",
+        "suppliers.transition_purchaseorder",
+        "suppliers.receive_purchaseorder",
+        "suppliers.add_supplierinvoice",
+        "suppliers.accept_invoice_variance",
+        "suppliers.add_reorderrule",
+        "suppliers.change_reorderrule",
+    ],
+    INTEGRATION: [
+        *_PROCUREMENT_VIEW,
+        "suppliers.add_supplier",
+        "suppliers.add_purchaseorder",
+        "suppliers.receive_purchaseorder",
+        "suppliers.add_supplierinvoice",
+    ],
+}
+for _role, _names in _PROCUREMENT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] += _names

@@ -2,6 +2,7 @@
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date, timedelta
 
 from django.db.models import Case, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -13,6 +14,7 @@ from apps.stock.models import (
     TRANSFER_OPEN,
     CycleCount,
     CycleCountLine,
+    MovementKind,
     ReplenishmentRule,
     Reservation,
     ReservationStatus,
@@ -340,3 +342,35 @@ def stock_transfer_describe(subject_id: str) -> SubjectDescription | None:
         columns=["SKU", "Product", "Quantity", "Available at source now", "Unit cost"],
         rows=rows,
     )
+
+
+def stock_available_by(*, location_ids: Sequence[int], product_ids: Sequence[int]) -> dict[tuple[int, int], int]:
+    """(location id, product id) → on_hand − reserved, for the levels that exist."""
+    rows = StockLevel.objects.filter(location_id__in=location_ids, product_id__in=product_ids).values_list(
+        "location_id", "product_id", "on_hand", "reserved"
+    )
+    return {(loc, prod): on_hand - reserved for loc, prod, on_hand, reserved in rows}
+
+
+# What leaves a location to meet demand: customer shipments and pickups, and transfers out to stores.
+DEMAND_KINDS = (MovementKind.SHIPMENT, MovementKind.PICKUP, MovementKind.TRANSFER_OUT)
+
+
+def stock_daily_outflow(*, location_id: int, product_id: int, start: date, end: date) -> list[float]:
+    """Units that left the location for demand on each day of [start, end) — zero days included."""
+    from django.db.models.functions import TruncDate
+
+    rows = (
+        StockMovement.objects.filter(
+            location_id=location_id,
+            product_id=product_id,
+            kind__in=DEMAND_KINDS,
+            created_at__date__gte=start,
+            created_at__date__lt=end,
+        )
+        .annotate(day=TruncDate("created_at"))
+        .values("day")
+        .annotate(out=Sum("quantity"))
+    )
+    by_day = {r["day"]: -r["out"] for r in rows}
+    return [float(by_day.get(start + timedelta(days=n), 0)) for n in range((end - start).days)]

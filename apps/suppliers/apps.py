@@ -6,4 +6,23 @@ from django.apps import AppConfig
 class SuppliersConfig(AppConfig):
     name = "apps.suppliers"
     label = "suppliers"
-    verbose_name = "Suppliers"
+    verbose_name = "Procurement"
+
+    def ready(self) -> None:
+        from apps.approvals.registry import register_subject
+        from apps.suppliers import describe, services
+
+        register_subject(
+            services.SUBJECT_PURCHASE_ORDER,
+            label="Purchase order",
+            on_approved=services.purchase_order_apply_approval,
+            on_rejected=services.purchase_order_apply_rejection,
+            describe=describe.purchase_order_describe,
+        )
+        register_subject(
+            services.SUBJECT_INVOICE_VARIANCE,
+            label="Supplier invoice variance",
+            on_approved=services.supplier_invoice_apply_approval,
+            on_rejected=services.supplier_invoice_apply_rejection,
+            describe=describe.invoice_variance_describe,
+        )

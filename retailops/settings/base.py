@@ -251,6 +251,8 @@ CELERY_BEAT_SCHEDULE = {
     "stock-verify-invariants": {"task": "apps.stock.tasks.stock_verify_invariants_task", "schedule": 3600.0},
     "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},
     "stock-replenishment-propose": {"task": "apps.stock.tasks.stock_replenishment_propose_task", "schedule": 3600.0},
+    "suppliers-po-overdue": {"task": "apps.suppliers.tasks.purchase_orders_flag_overdue_task", "schedule": 3600.0},
+    "suppliers-replenishment-propose": {"task": "apps.suppliers.tasks.purchase_orders_propose_task", "schedule": 3600.0},
 }
 
 # Returns (RMA): window, restocking fee in percent per reason code, reasons that refund shipping, and the
@@ -266,3 +268,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "ReasonEnum": "apps.stock.models.AdjustmentReason",  # keeps its name now that returns have reasons too
     }
 )
+
+# --- Procurement (apps.suppliers) ---
+# Spend bands are approval policy data (migration suppliers 0002); these are the matching tolerances.
+PO_OVER_RECEIPT_TOLERANCE_PCT = Decimal(os.environ.get("PO_OVER_RECEIPT_TOLERANCE_PCT", "0"))
+INVOICE_PRICE_TOLERANCE_PCT = Decimal(os.environ.get("INVOICE_PRICE_TOLERANCE_PCT", "2"))
+INVOICE_QUANTITY_TOLERANCE_PCT = Decimal(os.environ.get("INVOICE_QUANTITY_TOLERANCE_PCT", "0"))

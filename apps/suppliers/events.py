@@ -1,0 +1,11 @@
+"""Procurement event names (outbox)."""
+
+PO_CREATED = "suppliers.purchase_order.created"
+PO_SUBMITTED = "suppliers.purchase_order.submitted"
+PO_APPROVED = "suppliers.purchase_order.approved"
+PO_REJECTED = "suppliers.purchase_order.rejected"
+PO_SENT = "suppliers.purchase_order.sent"
+PO_CANCELLED = "suppliers.purchase_order.cancelled"
+PO_CLOSED = "suppliers.purchase_order.closed"
+GOODS_RECEIVED = "suppliers.goods_receipt.posted"
+INVOICE_MATCHED = "suppliers.invoice.matched"
