@@ -264,6 +264,8 @@ RETURN_REFUND_APPROVAL_THRESHOLD = Decimal(os.environ.get("RETURN_REFUND_APPROVA
 SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
     {
         "ReturnStatusEnum": "apps.returns.states.ReturnStatus",
+        "PurchaseOrderStatusEnum": "apps.suppliers.states.PurchaseOrderStatus",
+        "SupplierInvoiceStatusEnum": "apps.suppliers.states.InvoiceStatus",
         "ReturnReasonEnum": "apps.returns.states.ReturnReason",
         "ReasonEnum": "apps.stock.models.AdjustmentReason",  # keeps its name now that returns have reasons too
     }
