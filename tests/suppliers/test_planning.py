@@ -76,6 +76,34 @@ def test_the_suggestion_follows_demand_lead_time_and_safety_stock(warehouse, pro
     assert (idle.daily_demand, idle.reorder_point, idle.order_up_to, idle.lead_time_days) == (Decimal("0.0"), 0, 1, 4)
 
 
+def test_the_suggestion_from_sales_in_the_lookback(warehouse, product, receive):
+    from apps.stock.services import stock_post_movements
+
+    supplier = SupplierFactory(lead_time_days=9)
+    services.supplier_product_set(
+        supplier=supplier, product=product, supplier_sku="X", cost=Decimal("1"), preferred=True
+    )
+    receive(warehouse, product, 500)
+    stock_post_movements(location=warehouse, changes=[(product, -56)], kind="shipment", reference="orders")
+    stock_post_movements(location=warehouse, changes=[(product, -3)], kind="adjustment", reference="not demand")
+
+    # Looking back 4 complete days from tomorrow: 0, 0, 0, 56 shipped → d = 14, σ = √(3·14² + 42²)/2 ≈ 24.25
+    card = selectors.reorder_rule_suggest(
+        location=warehouse, product=product, lookback_days=4, today=date.today() + timedelta(days=1)
+    )
+
+    assert (card.daily_demand, card.demand_std_dev, card.lead_time_days) == (Decimal("14.0"), Decimal("24.25"), 9)
+    assert card.safety_stock == 121  # ⌈1.65 · 24.2487 · 3⌉ = ⌈120.03⌉
+    assert (card.reorder_point, card.order_up_to) == (14 * 9 + 121, 14 * 9 + 121 + 14 * 7)
+
+
+def test_the_jobs_run_as_tasks(warehouse, product):
+    from apps.suppliers.tasks import purchase_orders_flag_overdue_task, purchase_orders_propose_task
+
+    assert purchase_orders_flag_overdue_task.apply().get() == 0
+    assert purchase_orders_propose_task.apply().get() == 0
+
+
 def test_a_sent_po_past_its_expected_date_with_open_quantity_raises_one_incident(warehouse, product):
     buyer = role_user("buyer", OPS_ADMIN)
     po = sent_po(SupplierFactory(lead_time_days=3), warehouse, [(product, 5, "1.00")], buyer=buyer)
