@@ -308,3 +308,15 @@ def receipts_by_po(*, po_id: int) -> dict[int, list]:
     for r in GoodsReceipt.objects.filter(purchase_order_id=po_id).prefetch_related("lines"):
         out[r.pk] = list(r.lines.all())
     return out
+
+
+def reorder_rule_list(*, location_ids: list[int] | None = None) -> QuerySet[ReorderRule]:
+    qs = ReorderRule.objects.select_related("location", "product")
+    if location_ids is not None:
+        qs = qs.filter(location_id__in=location_ids)
+    return qs.order_by("location__code", "product__sku")
+
+
+def supplier_product_list(*, supplier_id: int) -> QuerySet[SupplierProduct]:
+    """What a supplier sells (its catalogue), by SKU."""
+    return SupplierProduct.objects.filter(supplier_id=supplier_id).select_related("product").order_by("product__sku")
