@@ -252,7 +252,10 @@ CELERY_BEAT_SCHEDULE = {
     "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},
     "stock-replenishment-propose": {"task": "apps.stock.tasks.stock_replenishment_propose_task", "schedule": 3600.0},
     "suppliers-po-overdue": {"task": "apps.suppliers.tasks.purchase_orders_flag_overdue_task", "schedule": 3600.0},
-    "suppliers-replenishment-propose": {"task": "apps.suppliers.tasks.purchase_orders_propose_task", "schedule": 3600.0},
+    "suppliers-replenishment-propose": {
+        "task": "apps.suppliers.tasks.purchase_orders_propose_task",
+        "schedule": 3600.0,
+    },
 }
 
 # Returns (RMA): window, restocking fee in percent per reason code, reasons that refund shipping, and the
