@@ -38,8 +38,8 @@ class SubjectDescription:
 @dataclass(frozen=True)
 class SubjectType:
     key: str
-    on_approved: Callable[[Decided], None]
-    on_rejected: Callable[[Decided], None]
+    on_approved: Callable[[Decided], object]
+    on_rejected: Callable[[Decided], object]
     describe: Callable[[str], SubjectDescription | None]
     label: str
 
@@ -50,8 +50,8 @@ _subjects: dict[str, SubjectType] = {}
 def register_subject(
     key: str,
     *,
-    on_approved: Callable[[Decided], None],
-    on_rejected: Callable[[Decided], None],
+    on_approved: Callable[[Decided], object],
+    on_rejected: Callable[[Decided], object],
     describe: Callable[[str], SubjectDescription | None],
     label: str = "",
 ) -> SubjectType:

@@ -53,7 +53,8 @@ INCIDENT_INVOICE_EXCEPTION = "suppliers.invoice_exception"
 HUNDRED = Decimal(100)
 
 
-def _real_user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
+def _real_user(actor: Any) -> Any:
+    """The user to record, or None for anonymous and system actors."""
     return actor if actor is not None and actor.is_authenticated else None
 
 
@@ -239,7 +240,7 @@ def purchase_order_create(
                     product=ln.product,
                     supplier_sku=item.supplier_sku if item else "",
                     quantity=ln.quantity,
-                    unit_cost=ln.unit_cost if ln.unit_cost is not None else item.cost,
+                    unit_cost=ln.unit_cost if ln.unit_cost is not None else catalogue[ln.product.pk].cost,
                 )
             )
         PurchaseOrderLine.objects.bulk_create(rows)
@@ -597,11 +598,11 @@ def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLi
                 "status": invoice.status,
                 "lines": [
                     {
-                        "product_id": ln.po_line.product_id if ln.po_line_id else None,
+                        "product_id": ln.po_line.product_id if ln.po_line is not None else None,
                         "sku": ln.sku,
                         "quantity": ln.quantity,
                         "received_unit_cost": str(
-                            _received_unit_cost(ln.po_line) if ln.po_line_id else Decimal("0.00")
+                            _received_unit_cost(ln.po_line) if ln.po_line is not None else Decimal("0.00")
                         ),
                         "invoice_unit_cost": str(
                             (ln.unit_price * invoice.exchange_rate).quantize(CENT, rounding=ROUND_HALF_UP)
@@ -690,20 +691,20 @@ def supplier_invoice_create(
                 for n, (ln, pl, result, reason, expected) in enumerate(matched, start=1)
             ]
             SupplierInvoiceLine.objects.bulk_create(rows)
-            exceptions = [r for r in rows if r.result != MatchResult.MATCHED]
             now = timezone.now()
             if exceptions:
                 incident = incident_raise(
                     kind=INCIDENT_INVOICE_EXCEPTION,
                     title=f"Invoice {number} of {supplier.code} does not match: "
-                    + ", ".join(sorted({r.result for r in exceptions})),
+                    + ", ".join(sorted({m[2] for m in exceptions})),
                     severity="medium",
                     subject=invoice,
                     details={
                         "invoice_id": invoice.pk,
                         "lines": [
                             {"line_no": r.line_no, "sku": r.sku, "result": r.result, "reason": r.reason}
-                            for r in exceptions
+                            for r in rows
+                            if r.result != MatchResult.MATCHED
                         ],
                     },
                     dedupe_key=f"supplier-invoice-{invoice.pk}",

@@ -11,8 +11,10 @@ from apps.suppliers.models import PurchaseOrder, Supplier
 from apps.suppliers.services import InvoiceLineInput, POLineInput, ReceiveLineInput
 from apps.suppliers.states import InvoiceStatus, PurchaseOrderStatus
 
-MONEY = {"max_digits": 12, "decimal_places": 2, "min_value": Decimal("0")}
-BIG_ID = {"min_value": 1, "max_value": 2**63 - 1}
+
+def money(**kwargs) -> serializers.DecimalField:
+    """A non-negative amount with two decimals."""
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), **kwargs)
 
 
 def _product(sku: str):
@@ -41,7 +43,7 @@ class SupplierOutput(serializers.ModelSerializer):
 class SupplierProductInput(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     supplier_sku = serializers.CharField(max_length=60)
-    cost = serializers.DecimalField(**MONEY)
+    cost = money()
     min_order_qty = StrictPositiveIntegerField(min_value=1, max_value=1_000_000, default=1)
     pack_size = StrictPositiveIntegerField(min_value=1, max_value=1_000_000, default=1)
     preferred = serializers.BooleanField(default=False)
@@ -90,13 +92,13 @@ class ScorecardOutput(serializers.Serializer):
 class POLineSerializer(serializers.Serializer):
     sku = serializers.CharField(max_length=64)
     quantity = StrictPositiveIntegerField(min_value=1, max_value=1_000_000)
-    unit_cost = serializers.DecimalField(**MONEY, required=False, help_text="Default: the supplier's catalogue cost")
+    unit_cost = money(required=False, help_text="Default: the supplier's catalogue cost")
 
 
 class PurchaseOrderCreateInput(serializers.Serializer):
     supplier = serializers.CharField(max_length=30, help_text="Supplier code")
     location = serializers.CharField(max_length=32, help_text="Receiving location code")
-    lines = POLineSerializer(many=True, allow_empty=False, max_length=500)
+    lines = POLineSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
     def validate_supplier(self, code):
@@ -133,7 +135,7 @@ class ReceiptLineSerializer(serializers.Serializer):
 
 
 class GoodsReceiptInput(serializers.Serializer):
-    lines = ReceiptLineSerializer(many=True, allow_empty=False, max_length=500)
+    lines = ReceiptLineSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
 
     def to_lines(self, po: PurchaseOrder) -> list[ReceiveLineInput]:
@@ -214,7 +216,7 @@ class InvoiceLineSerializer(serializers.Serializer):
     line_no = StrictPositiveIntegerField(min_value=1, max_value=100_000, required=False)
     sku = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
     quantity = StrictPositiveIntegerField(min_value=1, max_value=1_000_000)
-    unit_price = serializers.DecimalField(**MONEY)
+    unit_price = money()
 
     def validate(self, attrs):
         if "line_no" not in attrs and not attrs.get("sku"):
@@ -227,7 +229,7 @@ class SupplierInvoiceCreateInput(serializers.Serializer):
     number = serializers.CharField(max_length=60)
     invoice_date = serializers.DateField()
     currency = serializers.RegexField(r"^[A-Za-z]{3}$", required=False, help_text="Default: the supplier's")
-    lines = InvoiceLineSerializer(many=True, allow_empty=False, max_length=500)
+    lines = InvoiceLineSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
 
     def validate_supplier(self, code):
         supplier = Supplier.objects.filter(code=code).first()
