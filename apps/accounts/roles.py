@@ -196,3 +196,13 @@ _PROCUREMENT_PERMISSIONS = {
 }
 for _role, _names in _PROCUREMENT_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] += _names
+
+
+# --- Reconciliation (apps.reconciliation): finance uploads settlement files and bank statements and
+# works the exceptions; ops admins can do the same.
+_RECONCILIATION_PERMISSIONS = {
+    FINANCE: ["reconciliation.view_reconciliationrun", "reconciliation.import_reconciliationrun"],
+    OPS_ADMIN: ["reconciliation.view_reconciliationrun", "reconciliation.import_reconciliationrun"],
+}
+for _role, _names in _RECONCILIATION_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] += _names

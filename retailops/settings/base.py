@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.suppliers.tasks.purchase_orders_propose_task",
         "schedule": 3600.0,
     },
+    "reconciliation-runs-resume": {
+        "task": "apps.reconciliation.tasks.reconciliation_runs_resume_task",
+        "schedule": 120.0,
+    },
 }
 
 # Returns (RMA): window, restocking fee in percent per reason code, reasons that refund shipping, and the
@@ -279,3 +283,18 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 PO_OVER_RECEIPT_TOLERANCE_PCT = Decimal(os.environ.get("PO_OVER_RECEIPT_TOLERANCE_PCT", "0"))
 INVOICE_PRICE_TOLERANCE_PCT = Decimal(os.environ.get("INVOICE_PRICE_TOLERANCE_PCT", "2"))
 INVOICE_QUANTITY_TOLERANCE_PCT = Decimal(os.environ.get("INVOICE_QUANTITY_TOLERANCE_PCT", "0"))
+
+# Reconciliation: upload cap (larger files get 413), rows stored per transaction (progress steps),
+# the bank date window around a payout's date, and texts that make an unmatched credit look like a payout.
+RECONCILIATION_MAX_UPLOAD_BYTES = int(os.environ.get("RECONCILIATION_MAX_UPLOAD_BYTES", 20 * 1024 * 1024))
+RECONCILIATION_IMPORT_CHUNK = int(os.environ.get("RECONCILIATION_IMPORT_CHUNK", "5000"))
+RECONCILIATION_BANK_DAYS_BEFORE = int(os.environ.get("RECONCILIATION_BANK_DAYS_BEFORE", "1"))
+RECONCILIATION_BANK_DAYS_AFTER = int(os.environ.get("RECONCILIATION_BANK_DAYS_AFTER", "3"))
+RECONCILIATION_PAYOUT_MARKERS = ("stripe", "po_")
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "ReconciliationRunStatusEnum": "apps.reconciliation.states.RunStatus",
+        "ReconciliationRunKindEnum": "apps.reconciliation.states.RunKind",
+        "ReconciliationMatchStatusEnum": "apps.reconciliation.states.MatchStatus",
+    }
+)

@@ -1,0 +1,74 @@
+"""Reconciliation reads: runs (never loading the stored file), and the lines or entries of a run."""
+
+from django.db.models import QuerySet
+
+from apps.core.errors import NotFound
+from apps.reconciliation.models import BankEntry, ReconciliationRun, SettlementLine
+from apps.reconciliation.states import RunKind
+
+
+def run_list(*, kind: str | None = None, status: list[str] | None = None) -> QuerySet[ReconciliationRun]:
+    qs = ReconciliationRun.objects.defer("content").select_related("created_by").order_by("-created_at", "-id")
+    if kind:
+        qs = qs.filter(kind=kind)
+    if status:
+        qs = qs.filter(status__in=status)
+    return qs
+
+
+def run_get(*, run_id: int) -> ReconciliationRun:
+    run = run_list().filter(pk=run_id).first()
+    if run is None:
+        raise NotFound(f"Reconciliation run {run_id} does not exist")
+    return run
+
+
+def run_items(*, run: ReconciliationRun, status: list[str] | None = None) -> QuerySet:
+    """The run's settlement lines or bank entries (by kind), in file order, optionally by match status."""
+    if run.kind == RunKind.SETTLEMENT:
+        qs: QuerySet = SettlementLine.objects.filter(run=run).order_by("line_number")
+    else:
+        qs = BankEntry.objects.filter(run=run).select_related("payout").order_by("position", "id")
+    if status:
+        qs = qs.filter(status__in=status)
+    return qs
+
+
+def run_item_row(item: SettlementLine | BankEntry) -> dict:
+    """One line or entry in the shape the API and the portal show for both kinds."""
+    if isinstance(item, SettlementLine):
+        counterpart = ""
+        if item.order_id:
+            counterpart = f"RO-{item.order_id:08d}"
+        elif item.refund_return_id:
+            counterpart = f"RMA-{item.refund_return_id:08d}"
+        return {
+            "id": item.pk,
+            "line": item.line_number,
+            "reference": item.balance_transaction_id,
+            "category": item.reporting_category,
+            "amount": item.gross,
+            "currency": item.currency,
+            "date": item.available_on,
+            "status": item.status,
+            "note": item.note,
+            "counterpart": counterpart,
+            "text": item.description,
+            "payment_reference": item.payment_intent_id or item.charge_id or item.source_id,
+            "payout": item.automatic_payout_id,
+        }
+    return {
+        "id": item.pk,
+        "line": item.position,
+        "reference": item.bank_reference,
+        "category": "credit" if item.credit else "debit",
+        "amount": item.amount if item.credit else -item.amount,
+        "currency": item.currency,
+        "date": item.booking_date or item.value_date,
+        "status": item.status,
+        "note": item.note,
+        "counterpart": item.payout.payout_id if item.payout_id else "",
+        "text": item.remittance,
+        "payment_reference": item.end_to_end_id,
+        "payout": item.payout.payout_id if item.payout_id else "",
+    }

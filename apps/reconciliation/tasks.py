@@ -1,0 +1,20 @@
+"""Thin Celery tasks for reconciliation runs."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(acks_late=True, autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, ignore_result=True)
+def reconciliation_run_execute_task(run_id: int) -> None:
+    """Import and match one uploaded file; safe to run twice (a finished run is left alone)."""
+    from apps.reconciliation.services import reconciliation_run_execute
+
+    reconciliation_run_execute(run_id=run_id)
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def reconciliation_runs_resume_task() -> int:
+    """Periodic sweep: queue again the runs whose message was lost."""
+    from apps.reconciliation.services import reconciliation_runs_resume
+
+    return reconciliation_runs_resume()
