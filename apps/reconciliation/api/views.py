@@ -125,4 +125,5 @@ class ReconciliationRunLinesApi(APIView):
         wanted = filters.validated_data.get("status", list(EXCEPTIONS))
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.run_items(run=run, status=wanted), request, view=self)
-        return paginator.get_paginated_response([selectors.run_item_row(item) for item in page])
+        rows = [selectors.run_item_row(item) for item in page]
+        return paginator.get_paginated_response(ItemOutput(rows, many=True).data)
