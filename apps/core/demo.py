@@ -36,6 +36,7 @@ from apps.orders.services import (
     order_ship,
 )
 from apps.orders.states import FulfillmentMethod, OrderStatus
+from apps.reconciliation.demo import seed as seed_reconciliation
 from apps.stock.models import AdjustmentReason, MovementKind
 from apps.stock.selectors import stock_level_list
 from apps.stock.services import (
@@ -259,6 +260,7 @@ def _seed_domain(
         builder.build(n=n, target=target, method=method)
     log(f"{len(plan)} orders")
     _inventory_control(rng=rng, manager=users["store.manager"], store=st[0], products=stocked)
+    seed_reconciliation(rng=rng, actor=users["finance"])
 
 
 def _inventory_control(
