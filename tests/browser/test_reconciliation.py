@@ -21,7 +21,7 @@ def test_finance_uploads_a_settlement_file_and_watches_it_reconcile(page, transa
     log_in(page, "fiona", UPLOAD)
 
     page.get_by_label("Kind of file").select_option("settlement")
-    page.get_by_label("File").set_input_files(str(FIXTURES / "stripe_payouts.csv"))
+    page.get_by_label("File", exact=True).set_input_files(str(FIXTURES / "stripe_payouts.csv"))
     page.get_by_role("button", name="Upload and reconcile").click()
 
     expect(page).to_have_url(re.compile(r"/reconciliation/runs/\d+/$"))
