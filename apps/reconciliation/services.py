@@ -291,37 +291,46 @@ def settlement_match(*, run_id: int) -> dict[str, int]:
     """
     line, order, ret = SettlementLine._meta.db_table, Order._meta.db_table, Return._meta.db_table
     p = {"run": run_id}
+    # Each line is written once: the counterpart is found in a subquery, the status decided in the SET.
+    # Should two orders share a payment reference, PostgreSQL updates the line once, from one of them.
     rules = [
         # Charges: the order's payment reference is the PaymentIntent id or (older integrations) the charge id.
-        f"""UPDATE {line} l SET order_id = o.id FROM {order} o
-            WHERE l.run_id = %(run)s AND l.reporting_category = 'charge' AND l.order_id IS NULL
-              AND l.payment_intent_id <> '' AND o.payment_reference = l.payment_intent_id""",
-        f"""UPDATE {line} l SET order_id = o.id FROM {order} o
-            WHERE l.run_id = %(run)s AND l.reporting_category = 'charge' AND l.order_id IS NULL
-              AND l.charge_id <> '' AND o.payment_reference = l.charge_id""",
-        f"""UPDATE {line} l SET
-              status = CASE WHEN o.currency = l.currency AND COALESCE(o.payment_amount, o.total) = l.gross
-                            THEN 'matched' ELSE 'mismatched' END,
-              note = CASE WHEN o.currency = l.currency AND COALESCE(o.payment_amount, o.total) = l.gross THEN ''
-                          ELSE 'order RO-' || lpad(o.id::text, 8, '0') || ' expects '
-                               || COALESCE(o.payment_amount, o.total) || ' ' || o.currency END
-            FROM {order} o WHERE l.run_id = %(run)s AND l.order_id = o.id""",
+        f"""UPDATE {line} l SET order_id = m.oid,
+              status = CASE WHEN m.oid IS NULL THEN 'unmatched'
+                            WHEN m.currency = l.currency AND m.amount = l.gross THEN 'matched'
+                            ELSE 'mismatched' END,
+              note = CASE WHEN m.oid IS NULL THEN 'no order with this payment reference'
+                          WHEN m.currency = l.currency AND m.amount = l.gross THEN ''
+                          ELSE 'order RO-' || lpad(m.oid::text, 8, '0') || ' expects ' || m.amount || ' ' || m.currency
+                     END
+            FROM (
+              SELECT x.id, o.id AS oid, o.currency, COALESCE(o.payment_amount, o.total) AS amount
+              FROM {line} x
+              LEFT JOIN {order} pi ON x.payment_intent_id <> '' AND pi.payment_reference = x.payment_intent_id
+              LEFT JOIN {order} ch ON pi.id IS NULL AND x.charge_id <> '' AND ch.payment_reference = x.charge_id
+              LEFT JOIN {order} o ON o.id = COALESCE(pi.id, ch.id)
+              WHERE x.run_id = %(run)s AND x.reporting_category = 'charge'
+            ) m
+            WHERE l.id = m.id""",
         # Refunds: the return records the refund's own id (re_…), which Stripe reports as source_id.
-        f"""UPDATE {line} l SET refund_return_id = r.id,
-              status = CASE WHEN r.currency = l.currency AND r.refund_amount = -l.gross
-                            THEN 'matched' ELSE 'mismatched' END,
-              note = CASE WHEN r.currency = l.currency AND r.refund_amount = -l.gross THEN ''
-                          ELSE 'return RMA-' || lpad(r.id::text, 8, '0') || ' refunded '
-                               || COALESCE(r.refund_amount::text, 'nothing') || ' ' || r.currency END
-            FROM {ret} r
-            WHERE l.run_id = %(run)s AND l.reporting_category = 'refund' AND l.refund_return_id IS NULL
-              AND l.source_id <> '' AND r.refund_payment_reference = l.source_id""",
-        f"""UPDATE {line} l SET status = 'unmatched',
-              note = CASE WHEN l.reporting_category = 'charge' THEN 'no order with this payment reference'
-                          ELSE 'no return with this refund reference' END
-            WHERE l.run_id = %(run)s AND l.status = 'pending' AND l.reporting_category IN ('charge', 'refund')""",
-        f"""UPDATE {line} l SET status = 'not_applicable'
-            WHERE l.run_id = %(run)s AND l.status = 'pending'""",
+        f"""UPDATE {line} l SET refund_return_id = m.rid,
+              status = CASE WHEN m.rid IS NULL THEN 'unmatched'
+                            WHEN m.currency = l.currency AND m.amount = -l.gross THEN 'matched'
+                            ELSE 'mismatched' END,
+              note = CASE WHEN m.rid IS NULL THEN 'no return with this refund reference'
+                          WHEN m.currency = l.currency AND m.amount = -l.gross THEN ''
+                          ELSE 'return RMA-' || lpad(m.rid::text, 8, '0') || ' refunded '
+                               || COALESCE(m.amount::text, 'nothing') || ' ' || m.currency END
+            FROM (
+              SELECT x.id, r.id AS rid, r.currency, r.refund_amount AS amount
+              FROM {line} x
+              LEFT JOIN {ret} r ON x.source_id <> '' AND r.refund_payment_reference = x.source_id
+              WHERE x.run_id = %(run)s AND x.reporting_category = 'refund'
+            ) m
+            WHERE l.id = m.id""",
+        # Fees, payouts, disputes, adjustments: nothing to match, they only feed the payout.
+        f"""UPDATE {line} l SET status = 'not_applicable', note = ''
+            WHERE l.run_id = %(run)s AND l.reporting_category NOT IN ('charge', 'refund')""",
     ]
     with connection.cursor() as cur:
         for sql in rules:
