@@ -47,6 +47,7 @@ from apps.stock.services import (
     stock_count_submit,
     stock_receive,
 )
+from apps.suppliers.demo import seed as seed_procurement
 
 DEFAULT_PASSWORD = "retailops-demo"  # noqa: S105 - a published demo password, overridable by DEMO_PASSWORD
 RETAILER = "Harbor & Pine Outfitters"
@@ -261,6 +262,7 @@ def _seed_domain(
     log(f"{len(plan)} orders")
     _inventory_control(rng=rng, manager=users["store.manager"], store=st[0], products=stocked)
     seed_reconciliation(rng=rng, actor=users["finance"])
+    seed_procurement(rng=rng, users=users, warehouses=wh, stores=st, products=products, unstocked=unstocked, log=log)
 
 
 def _inventory_control(
