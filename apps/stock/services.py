@@ -21,6 +21,7 @@ from django_fsm import can_proceed
 
 from apps.catalog.models import Location, LocationKind, Product
 from apps.core.errors import DomainError, InvalidTransition, NotFound
+from apps.core.locks import job_lock
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
 from apps.stock.models import (
@@ -1166,6 +1167,12 @@ def stock_replenishment_propose(*, now: datetime | None = None) -> list[StockTra
     """Propose transfers for stores whose available + incoming stock is below a rule's minimum, ordered up to
     its maximum from the preferred warehouses that have stock: one proposal per store and source. Incoming
     counts every open transfer to the store, so a second run proposes nothing new."""
+    with transaction.atomic():
+        job_lock("stock.replenishment_propose")  # two runs would both see the same shortfall
+        return _replenishment_propose()
+
+
+def _replenishment_propose() -> list[StockTransfer]:
     from apps.stock.selectors import stock_incoming_quantities
 
     rules = list(

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -24,6 +24,7 @@ from django_fsm import can_proceed
 from apps.catalog.models import Location, LocationKind, Product
 from apps.core.currency import CENT, exchange_rate_get
 from apps.core.errors import DomainError, InvalidTransition, NotFound
+from apps.core.locks import job_lock
 from apps.core.models import OwnerTeam
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
@@ -865,10 +866,6 @@ def _round_order_quantity(need: int, *, moq: int, pack: int) -> int:
     return math.ceil(qty / pack) * pack
 
 
-# Two concurrent runs of the proposal job would both see the same shortfall: one at a time.
-_REPLENISH_LOCK_KEY = 0x5E_0001
-
-
 def purchase_orders_propose(*, actor: AbstractBaseUser | None = None, today: date | None = None) -> list[PurchaseOrder]:
     """Draft purchase orders for every warehouse rule whose available + on-order stock is at or below
     its reorder point: order up to `order_up_to`, from the product's preferred supplier (else the
@@ -877,9 +874,7 @@ def purchase_orders_propose(*, actor: AbstractBaseUser | None = None, today: dat
     from apps.suppliers.selectors import replenishment_needs
 
     with transaction.atomic():
-        if connection.vendor == "postgresql":  # SQLite (embedded demo) serializes writers anyway
-            with connection.cursor() as cur:
-                cur.execute("SELECT pg_advisory_xact_lock(%s)", [_REPLENISH_LOCK_KEY])
+        job_lock("suppliers.purchase_orders_propose")  # two runs would both see the same shortfall
         grouped: dict[tuple[int, int], list[POLineInput]] = defaultdict(list)
         suppliers: dict[int, Supplier] = {}
         locations: dict[int, Location] = {}

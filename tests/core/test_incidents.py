@@ -585,3 +585,21 @@ def test_a_user_without_a_role_is_not_an_actor_of_the_system(db):
     incident = make_incident(location=StoreFactory())
     with pytest.raises(NotFound):
         incident_acknowledge(incident_id=incident.pk, actor=nobody)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["UPDATE core_incidentevent SET note = 'rewritten'", "DELETE FROM core_incidentevent"],
+    ids=["update", "delete"],
+)
+def test_the_incident_trail_is_append_only_in_postgresql(sql):
+    from django.db import IntegrityError, InternalError, connection, transaction
+
+    from apps.core.models import IncidentEvent
+    from apps.core.services import incident_raise
+
+    incident_raise(kind="test.kind", title="something broke")
+
+    with pytest.raises((IntegrityError, InternalError)), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql)
+    assert list(IncidentEvent.objects.values_list("action", flat=True)) == ["created"]

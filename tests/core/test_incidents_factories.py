@@ -32,7 +32,6 @@ def make_incident(
         Incident.objects.filter(pk=incident.pk).update(
             created_at=created, last_seen_at=created, due_at=incident_due_at(severity=severity, created_at=created)
         )
-        IncidentEvent.objects.filter(incident=incident).update(at=created)
         incident.refresh_from_db()
     return incident
 

@@ -49,3 +49,15 @@ def test_a_transfer_dispatched_twice_at_once_moves_once():
     ]
     assert StockMovement.objects.filter(kind="transfer_out").count() == 1
     assert services.stock_verify_invariants() == []
+
+
+def test_two_replenishment_runs_at_once_propose_once():
+    from apps.stock.models import ReplenishmentRule, StockTransfer
+
+    net = make_network()
+    ReplenishmentRule.objects.create(location=net["st1"], product=net["kettle"], min_qty=5, max_qty=20)
+
+    results = run_concurrently(lambda: len(services.stock_replenishment_propose()), [(), ()], workers=2)
+
+    assert sorted(results) == [0, 1]
+    assert StockTransfer.objects.filter(proposed=True).count() == 1
