@@ -95,6 +95,7 @@ class Outcome(models.TextChoices):
     PENDING = "pending", "Pending"
     APPROVED = "approved", "Approved"
     REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class ApprovalRequest(Process):
@@ -218,6 +219,7 @@ class EventAction(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     ESCALATED = "escalated", "Escalated (overdue)"
     COMPLETED = "completed", "Outcome applied"
+    WITHDRAWN = "withdrawn", "Withdrawn by the requester"
     DELEGATED = "delegated", "Delegated"
     DELEGATION_REVOKED = "delegation_revoked", "Delegation revoked"
 

@@ -21,10 +21,10 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 from viewflow.workflow.models import Process
-from viewflow.workflow.status import STATUS
+from viewflow.workflow.status import PROCESS, STATUS
 
 from apps.approvals import authority, registry
-from apps.approvals.errors import CommentRequired, InvalidDelegation
+from apps.approvals.errors import AlreadyDecided, CommentRequired, InvalidDelegation
 from apps.approvals.flows import ApprovalFlow
 from apps.approvals.models import (
     ApprovalEvent,
@@ -34,8 +34,9 @@ from apps.approvals.models import (
     Decision,
     Delegation,
     EventAction,
+    Outcome,
 )
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import DomainError, NotFound, PermissionDenied
 from apps.core.services import incident_raise
 
 logger = logging.getLogger(__name__)
@@ -153,6 +154,46 @@ def _process_locked(task_id: int) -> Iterator[tuple[ApprovalTask, ApprovalReques
 def _activation(task: ApprovalTask) -> Any:
     activation = task.flow_task.activation_class(task)
     return activation
+
+
+def approval_request_withdraw(*, subject_type: str, subject_id: Any, actor: Any, comment: str = "") -> ApprovalRequest:
+    """Withdraw the pending request of a subject: its open levels are cancelled and the request ends
+    `withdrawn`, so the subject may be changed and submitted again.
+
+    Called by the subject's own service inside its transaction (it moves the subject back). Only the
+    requester or a manager of approvals may withdraw; a decided request cannot be withdrawn.
+    """
+    request_id = (
+        ApprovalRequest.objects.filter(subject_type=subject_type, subject_id=str(subject_id), outcome=Outcome.PENDING)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if request_id is None:
+        raise NotFound(f"No pending approval for {subject_type} {subject_id}")
+    with transaction.atomic():
+        Process.objects.select_for_update().filter(pk=request_id).exists()
+        with ApprovalFlow.lock(request_id):
+            request = ApprovalRequest.objects.select_related("requested_by").get(pk=request_id)
+            if request.outcome != Outcome.PENDING:
+                raise AlreadyDecided(f"Approval #{request.pk} is already {request.outcome}")
+            if actor.pk != request.requested_by_id and not actor.has_perm("approvals.manage_approvalrequest"):
+                raise PermissionDenied("Only the requester or a manager of approvals may withdraw a request")
+            now = timezone.now()
+            for task in ApprovalTask.objects.filter(process_id=request_id).exclude(
+                status__in=[STATUS.DONE, STATUS.CANCELED, STATUS.REVIVED]
+            ):
+                task.status = STATUS.CANCELED
+                task.finished = now
+                task.save(update_fields=["status", "finished"])
+            request.status = PROCESS.CANCELED
+            request.finished = now
+            request.outcome = Outcome.WITHDRAWN
+            request.decided_at = now
+            request.save(update_fields=["status", "finished", "outcome", "decided_at"])
+            ApprovalEvent.objects.create(
+                request=request, action=EventAction.WITHDRAWN, actor=actor, comment=comment.strip()[:500], at=now
+            )
+    return request
 
 
 # --- claim and decide ----------------------------------------------------------------------------

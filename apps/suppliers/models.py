@@ -128,6 +128,10 @@ class PurchaseOrder(ConcurrentTransitionMixin, models.Model):
     def reject(self) -> None:
         pass
 
+    @transition(field=status, source=S.PENDING_APPROVAL, target=S.DRAFT)
+    def withdraw(self) -> None:
+        pass
+
     @transition(field=status, source=S.APPROVED, target=S.SENT)
     def send(self) -> None:
         pass

@@ -319,6 +319,25 @@ def purchase_order_apply_rejection(decided: Any) -> PurchaseOrder:
     return po
 
 
+def purchase_order_withdraw(*, po_id: int, actor: AbstractBaseUser, reason: str = "") -> PurchaseOrder:
+    """Take a PO pending approval back to draft (e.g. to correct a line): its approval request ends
+    `withdrawn`. Only the requester or a manager of approvals may do it."""
+    from apps.approvals.services import approval_request_withdraw
+
+    with transaction.atomic():
+        po = _po_lock(po_id)
+        _po_check(po, po.withdraw, "withdrawn")
+        approval_request_withdraw(subject_type=SUBJECT_PURCHASE_ORDER, subject_id=po.pk, actor=actor, comment=reason)
+        now = timezone.now()
+        po.withdraw()
+        po.approval_levels = 0
+        po.updated_at = now
+        po.save()
+        _po_history(po, S.PENDING_APPROVAL, actor, reason or "withdrawn from approval", now)
+        outbox_emit(_po_event(po, events.PO_WITHDRAWN, reason=reason[:200]))
+    return po
+
+
 def purchase_order_send(*, po_id: int, actor: AbstractBaseUser) -> PurchaseOrder:
     """Send an approved order: expected date = today + the supplier's lead time; emits
     `suppliers.purchase_order.sent` (the integration that mails or EDIs it listens to that)."""

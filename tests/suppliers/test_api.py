@@ -309,3 +309,21 @@ def test_money_is_rendered_with_two_decimals(api, acme, warehouse, product):
 
     assert created.json()["lines"][0]["unit_cost"] == "1.50"
     assert Decimal(created.json()["total"]) == Decimal("4.50")
+
+
+def test_a_pending_po_is_withdrawn_over_the_api(api, acme, warehouse, product):
+    po_id = api.post(
+        "/api/v1/purchase-orders/",
+        po_body(lines=[{"sku": "SKU-A", "quantity": 100, "unit_cost": "30.00"}]),
+        format="json",
+    ).json()["id"]
+    assert (
+        api.post(f"/api/v1/purchase-orders/{po_id}/submit/", {}, format="json").json()["status"] == "pending_approval"
+    )
+
+    withdrawn = api.post(f"/api/v1/purchase-orders/{po_id}/withdraw/", {"reason": "fix the price"}, format="json")
+    again = api.post(f"/api/v1/purchase-orders/{po_id}/withdraw/", {}, format="json")
+
+    assert withdrawn.status_code == 200
+    assert (withdrawn.json()["status"], withdrawn.json()["history"][-1]["reason"]) == ("draft", "fix the price")
+    assert (again.status_code, again.json()["error"]) == (409, "invalid_transition")

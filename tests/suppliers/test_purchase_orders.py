@@ -178,3 +178,42 @@ def test_lines_without_cost_take_the_supplier_catalogue_cost(buyer, supplier, wa
 
     line = po.lines.get()
     assert (line.supplier_sku, line.unit_cost, po.total) == ("AC-1", Decimal("7.25"), Decimal("29.00"))
+
+
+def test_the_requester_withdraws_a_pending_po_to_draft_and_submits_it_again(buyer, supplier, warehouse, product):
+    po = draft_po(supplier, warehouse, [(product, 200, "20.00")], actor=buyer)
+    services.purchase_order_submit(po_id=po.pk, actor=buyer)
+    task = open_task(po)
+
+    po = services.purchase_order_withdraw(po_id=po.pk, actor=buyer, reason="wrong quantity")
+
+    assert (po.status, po.approval_levels) == ("draft", 0)
+    request = ApprovalRequest.objects.get(subject_id=str(po.pk))
+    assert (request.outcome, request.status) == ("withdrawn", "CANCELED")
+    assert ApprovalTask.objects.get(pk=task.pk).status == "CANCELED"
+    assert list(request.events.values_list("action", flat=True))[-1] == "withdrawn"
+    assert event_names()[-1] == "suppliers.purchase_order.withdrawn"
+    # The withdrawn level can no longer be decided, and a new submission starts a new request.
+    with pytest.raises(DomainError):
+        approval_task_claim(task_id=task.pk, user=role_user("anna", APPROVER))
+    assert services.purchase_order_submit(po_id=po.pk, actor=buyer).status == "pending_approval"
+    assert ApprovalRequest.objects.filter(subject_id=str(po.pk)).count() == 2
+
+
+def test_someone_else_may_not_withdraw_and_nothing_changes(buyer, supplier, warehouse, product):
+    po = draft_po(supplier, warehouse, [(product, 200, "20.00")], actor=buyer)
+    services.purchase_order_submit(po_id=po.pk, actor=buyer)
+
+    with pytest.raises(PermissionDenied):
+        services.purchase_order_withdraw(po_id=po.pk, actor=role_user("anna", APPROVER))
+
+    assert PurchaseOrder.objects.get(pk=po.pk).status == "pending_approval"
+    assert ApprovalRequest.objects.get(subject_id=str(po.pk)).outcome == "pending"
+
+
+def test_an_approved_po_cannot_be_withdrawn(buyer, supplier, warehouse, product):
+    po = draft_po(supplier, warehouse, [(product, 10, "20.00")], actor=buyer)
+    services.purchase_order_submit(po_id=po.pk, actor=buyer)
+
+    with pytest.raises(InvalidTransition):
+        services.purchase_order_withdraw(po_id=po.pk, actor=buyer)

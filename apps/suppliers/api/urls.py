@@ -12,6 +12,7 @@ urlpatterns = [
     path("purchase-orders/", v.PurchaseOrderListCreateApi.as_view(), name="purchase-order-list"),
     path("purchase-orders/<int:po_id>/", v.PurchaseOrderDetailApi.as_view(), name="purchase-order-detail"),
     path("purchase-orders/<int:po_id>/submit/", v.PurchaseOrderSubmitApi.as_view(), name="purchase-order-submit"),
+    path("purchase-orders/<int:po_id>/withdraw/", v.PurchaseOrderWithdrawApi.as_view(), name="purchase-order-withdraw"),
     path("purchase-orders/<int:po_id>/send/", v.PurchaseOrderSendApi.as_view(), name="purchase-order-send"),
     path("purchase-orders/<int:po_id>/cancel/", v.PurchaseOrderCancelApi.as_view(), name="purchase-order-cancel"),
     path("purchase-orders/<int:po_id>/close/", v.PurchaseOrderCloseApi.as_view(), name="purchase-order-close"),

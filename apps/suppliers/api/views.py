@@ -221,6 +221,21 @@ class PurchaseOrderSubmitApi(_POActionApi):
         services.purchase_order_submit(po_id=po_id, actor=request.user)
 
 
+class PurchaseOrderWithdrawApi(_POActionApi):
+    required_perms = {"POST": [VIEW_PO, "suppliers.transition_purchaseorder"]}
+
+    @_po_doc(
+        "withdraw",
+        "Take an order pending approval back to draft (the requester or a manager of approvals); its approval "
+        "request ends withdrawn and the order can be changed and submitted again.",
+    )
+    def post(self, request, po_id: int):
+        return super().post(request, po_id)
+
+    def act(self, request, po_id, reason):
+        services.purchase_order_withdraw(po_id=po_id, actor=request.user, reason=reason)
+
+
 class PurchaseOrderSendApi(_POActionApi):
     required_perms = {"POST": [VIEW_PO, "suppliers.transition_purchaseorder"]}
 
