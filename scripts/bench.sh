@@ -14,6 +14,15 @@ source scripts/services.sh
 if [ ! -x "$BIN/py-spy" ]; then
   echo "note: $BIN/py-spy not found, the profile phase is skipped (pip install py-spy into .venv; it is not a requirement)"
 fi
+# BENCH picks the benchmarks: all (default), order_intake or reconciliation. The reconciliation
+# benchmark (bench/reconciliation.py: 10k / 50k / 100k settlement lines) takes BENCH_RECON_ARGS.
+BENCH=${BENCH:-all}
 # Not exec: the EXIT trap of services.sh must still stop any throwaway PostgreSQL/Redis it started.
-# shellcheck disable=SC2086
-"$PYTHON_BIN" bench/order_intake.py ${BENCH_ARGS:-} "$@"
+if [ "$BENCH" = all ] || [ "$BENCH" = order_intake ]; then
+  # shellcheck disable=SC2086
+  "$PYTHON_BIN" bench/order_intake.py ${BENCH_ARGS:-} "$@"
+fi
+if [ "$BENCH" = all ] || [ "$BENCH" = reconciliation ]; then
+  # shellcheck disable=SC2086
+  "$PYTHON_BIN" bench/reconciliation.py ${BENCH_RECON_ARGS:-}
+fi
