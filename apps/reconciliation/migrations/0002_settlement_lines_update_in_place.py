@@ -4,6 +4,16 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def _fillfactor(value):
+    def apply(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return  # the embedded demo (SQLite) has no fillfactor
+        setting = f"SET (fillfactor = {value})" if value else "RESET (fillfactor)"
+        schema_editor.execute(f"ALTER TABLE reconciliation_settlementline {setting}")
+
+    return apply
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -28,8 +38,5 @@ class Migration(migrations.Migration):
             field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='returns.return'),
         ),
         # Room on every page for the matched version of each line: matching updates them in place.
-        migrations.RunSQL(
-            "ALTER TABLE reconciliation_settlementline SET (fillfactor = 50)",
-            "ALTER TABLE reconciliation_settlementline RESET (fillfactor)",
-        ),
+        migrations.RunPython(_fillfactor(50), _fillfactor(None)),
     ]
