@@ -158,6 +158,7 @@ class AdjustmentStatus(models.TextChoices):
     APPROVED = "approved", "Approved"
     POSTED = "posted", "Posted"
     REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 def _may_post(adjustment: "StockAdjustment") -> bool:
@@ -250,6 +251,10 @@ class StockAdjustment(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=AdjustmentStatus.PENDING_APPROVAL, target=AdjustmentStatus.REJECTED)
     def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=AdjustmentStatus.PENDING_APPROVAL, target=AdjustmentStatus.WITHDRAWN)
+    def withdraw(self) -> None:
         pass
 
     @transition(
@@ -388,6 +393,10 @@ class StockTransfer(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=TransferStatus.PENDING_APPROVAL, target=TransferStatus.CANCELLED)
     def reject(self) -> None:
+        pass
+
+    @transition(field=status, source=TransferStatus.PENDING_APPROVAL, target=TransferStatus.REQUESTED)
+    def withdraw(self) -> None:
         pass
 
     @transition(field=status, source=TransferStatus.APPROVED, target=TransferStatus.PICKING)

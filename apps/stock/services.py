@@ -413,6 +413,7 @@ EVENT_ADJUSTMENT_SUBMITTED = "stock.adjustment.submitted"
 EVENT_ADJUSTMENT_APPROVED = "stock.adjustment.approved"
 EVENT_ADJUSTMENT_POSTED = "stock.adjustment.posted"
 EVENT_ADJUSTMENT_REJECTED = "stock.adjustment.rejected"
+EVENT_ADJUSTMENT_WITHDRAWN = "stock.adjustment.withdrawn"
 EVENT_COUNT_SUBMITTED = "stock.count.submitted"
 
 
@@ -653,6 +654,32 @@ def stock_adjustment_apply_approval(decided: Any) -> StockAdjustment:
     return adjustment
 
 
+def stock_adjustment_withdraw(*, adjustment_id: int, actor: AbstractBaseUser, reason: str = "") -> StockAdjustment:
+    """The requester takes back an adjustment waiting for approval: it ends withdrawn, stock untouched,
+    and its approval request ends withdrawn (only the requester or a manager of approvals)."""
+    from apps.approvals.services import approval_request_withdraw
+
+    with transaction.atomic():
+        adjustment = _adjustment_lock(adjustment_id)
+        if not can_proceed(adjustment.withdraw):
+            raise InvalidTransition(
+                f"Stock adjustment {adjustment.number} cannot be withdrawn from status {adjustment.status!r}",
+                extra={"status": adjustment.status},
+            )
+        approval_request_withdraw(
+            subject_type=SUBJECT_ADJUSTMENT, subject_id=adjustment.pk, actor=actor, comment=reason
+        )
+        now = timezone.now()
+        adjustment.withdraw()
+        adjustment.decided_at = adjustment.updated_at = now
+        adjustment.save()
+        _adjustment_history(
+            adjustment, AdjustmentStatus.PENDING_APPROVAL, actor, reason.strip() or "withdrawn by the requester", now
+        ).save()
+        outbox_emit(_adjustment_event(adjustment, EVENT_ADJUSTMENT_WITHDRAWN, reason=reason[:200]))
+    return adjustment
+
+
 def stock_adjustment_apply_rejection(decided: Any) -> StockAdjustment:
     """The approval process rejected the adjustment: it ends rejected, stock untouched."""
     with transaction.atomic():
@@ -761,6 +788,7 @@ EVENT_TRANSFER_PICKED = "stock.transfer.picking_started"
 EVENT_TRANSFER_DISPATCHED = "stock.transfer.dispatched"
 EVENT_TRANSFER_RECEIVED = "stock.transfer.received"
 EVENT_TRANSFER_CANCELLED = "stock.transfer.cancelled"
+EVENT_TRANSFER_WITHDRAWN = "stock.transfer.withdrawn"
 INCIDENT_TRANSFER_DISCREPANCY = "stock.transfer_discrepancy"
 
 
@@ -1129,6 +1157,28 @@ def stock_transfer_receive(
                 owner_team="inventory",
             )
         outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_RECEIVED, discrepancies=differences))
+    return transfer
+
+
+def stock_transfer_withdraw(*, transfer_id: int, actor: AbstractBaseUser, reason: str = "") -> StockTransfer:
+    """Take a transfer waiting for approval back to `requested` (nothing was reserved yet); its approval
+    request ends withdrawn (only the requester or a manager of approvals). It can then be submitted
+    again or cancelled."""
+    from apps.approvals.services import approval_request_withdraw
+
+    with transaction.atomic():
+        transfer = _transfer_lock(transfer_id)
+        _transfer_check(transfer, transfer.withdraw, "withdrawn")
+        approval_request_withdraw(subject_type=SUBJECT_TRANSFER, subject_id=transfer.pk, actor=actor, comment=reason)
+        now = timezone.now()
+        transfer.withdraw()
+        transfer.approval_levels = 0
+        transfer.updated_at = now
+        transfer.save()
+        _transfer_history(
+            transfer, TransferStatus.PENDING_APPROVAL, actor, reason.strip() or "withdrawn from approval", now
+        ).save()
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_WITHDRAWN, reason=reason[:200]))
     return transfer
 
 

@@ -327,3 +327,44 @@ def test_a_cycle_count_without_variance_makes_no_adjustment(shop, staff):
 
 def test_the_approve_permission_is_a_model_permission_on_stock_adjustments():
     assert Permission.objects.filter(content_type__app_label="stock", codename="approve_adjustment").exists()
+
+
+# --- withdrawal -----------------------------------------------------------------------------------
+def test_the_requester_withdraws_a_pending_adjustment_and_nothing_moves(shop, staff):
+    adjustment = adjust(shop["store"], staff["manager"], [(shop["kettle"], -200)], note="water leak")
+    task = open_task(adjustment)
+
+    withdrawn = services.stock_adjustment_withdraw(
+        adjustment_id=adjustment.pk, actor=staff["manager"], reason="counted again: only 20"
+    )
+
+    assert withdrawn.status == "withdrawn"
+    assert on_hand(shop["kettle"], shop["store"]) == 1000
+    assert StockMovement.objects.filter(kind="adjustment").count() == 0
+    assert history(adjustment)[-1] == ("pending_approval", "withdrawn", "sam")
+    assert adjustment_events(adjustment) == ["stock.adjustment.submitted", "stock.adjustment.withdrawn"]
+    request = ApprovalRequest.objects.get()
+    assert (request.outcome, request.status) == ("withdrawn", "CANCELED")
+    with pytest.raises(DomainError):
+        claim_and_approve(ApprovalTask.objects.get(pk=task.pk), staff["approver"])
+    assert on_hand(shop["kettle"], shop["store"]) == 1000
+
+
+def test_only_the_requester_may_withdraw_an_adjustment(shop, staff):
+    adjustment = adjust(shop["store"], staff["manager"], [(shop["kettle"], -200)])
+
+    with pytest.raises(DomainError) as refused:
+        services.stock_adjustment_withdraw(adjustment_id=adjustment.pk, actor=staff["approver"])
+
+    assert refused.value.code == "permission_denied"
+    assert StockAdjustment.objects.get(pk=adjustment.pk).status == "pending_approval"
+    assert ApprovalRequest.objects.get().outcome == "pending"
+
+
+def test_a_posted_adjustment_cannot_be_withdrawn(shop, staff):
+    adjustment = adjust(shop["store"], staff["manager"], [(shop["kettle"], -5)])
+
+    with pytest.raises(DomainError) as refused:
+        services.stock_adjustment_withdraw(adjustment_id=adjustment.pk, actor=staff["manager"])
+
+    assert refused.value.code == "invalid_transition"

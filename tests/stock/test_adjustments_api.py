@@ -216,3 +216,23 @@ def test_a_store_manager_may_not_count_another_store(manager_api, shop):
     )
     assert r.status_code == 403
     assert written() == before
+
+
+def test_the_requester_withdraws_a_pending_adjustment_over_the_api(manager_api, staff, shop):
+    created = manager_api.post("/api/v1/stock/adjustments/", body(), format="json").json()
+
+    withdrawn = manager_api.post(
+        f"/api/v1/stock/adjustments/{created['id']}/withdraw/", {"reason": "recounted"}, format="json"
+    )
+    again = manager_api.post(f"/api/v1/stock/adjustments/{created['id']}/withdraw/", {}, format="json")
+    by_approver = client_for(staff["approver"]).post(
+        f"/api/v1/stock/adjustments/{created['id']}/withdraw/", {}, format="json"
+    )
+
+    assert created["status"] == "pending_approval"
+    assert withdrawn.status_code == 200, withdrawn.content
+    assert (withdrawn.json()["status"], withdrawn.json()["history"][-1]["reason"]) == ("withdrawn", "recounted")
+    assert [e["action"] for e in withdrawn.json()["approval_trail"]][-1] == "withdrawn"
+    assert (again.status_code, again.json()["error"]) == (409, "invalid_transition")
+    assert by_approver.status_code == 403
+    assert on_hand(shop["kettle"], shop["store"]) == 1000

@@ -380,6 +380,31 @@ def test_a_pending_transfer_cannot_be_cancelled_outside_the_inbox(net, people):
         services.stock_transfer_cancel(transfer_id=t.pk, actor=people["manager"])
 
 
+def test_the_requester_withdraws_a_pending_transfer_and_may_then_cancel_it(net, people):
+    t = transfer(net, people["manager"], [("toaster", 90)])
+    services.stock_transfer_submit(transfer_id=t.pk, actor=people["manager"])
+
+    t = services.stock_transfer_withdraw(transfer_id=t.pk, actor=people["manager"], reason="wrong store")
+
+    assert (t.status, t.approval_levels) == ("requested", 0)
+    assert level(net["toaster"], net["wh1"]) == (100, 0)
+    assert history(t)[-1] == ("pending_approval", "requested")
+    assert events(t)[-1] == "stock.transfer.withdrawn"
+    assert ApprovalRequest.objects.get(subject_type="stock.transfer", subject_id=str(t.pk)).outcome == "withdrawn"
+    assert services.stock_transfer_cancel(transfer_id=t.pk, actor=people["manager"]).status == "cancelled"
+
+
+def test_an_approver_may_not_withdraw_someone_elses_transfer(net, people):
+    t = transfer(net, people["manager"], [("toaster", 90)])
+    services.stock_transfer_submit(transfer_id=t.pk, actor=people["manager"])
+
+    with pytest.raises(DomainError) as refused:
+        services.stock_transfer_withdraw(transfer_id=t.pk, actor=people["approver"])
+
+    assert refused.value.code == "permission_denied"
+    assert StockTransfer.objects.get(pk=t.pk).status == "pending_approval"
+
+
 def test_taking_the_source_below_its_minimum_needs_approval(net, people):
     # given: WH1 should keep at least 95 kettles; 10 kettles (40.00) would leave 90
     ReplenishmentRule.objects.create(location=net["wh1"], product=net["kettle"], min_qty=95, max_qty=200)

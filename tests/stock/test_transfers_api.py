@@ -253,3 +253,16 @@ def test_an_id_too_large_for_the_database_is_a_404(net, people, method, path):
 def test_accepting_proposals_with_ids_too_large_is_400(net, people):
     r = client_for(people["ops"]).post("/api/v1/transfers/proposals/accept/", {"ids": [10**25]}, format="json")
     assert r.status_code == 400
+
+
+def test_a_pending_transfer_is_withdrawn_over_the_api(net, people):
+    client = client_for(people["manager"])
+    t = transfer(net, people["manager"], [("toaster", 90)])
+    services.stock_transfer_submit(transfer_id=t.pk, actor=people["manager"])
+    assert StockTransfer.objects.get(pk=t.pk).status == "pending_approval"
+
+    response = client.post(f"/api/v1/transfers/{t.pk}/withdraw/", {"reason": "not needed"}, format="json")
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "requested"
+    assert level(net["toaster"], net["wh1"]) == (100, 0)

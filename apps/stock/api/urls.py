@@ -14,6 +14,11 @@ urlpatterns = [
         views.StockAdjustmentDetailApi.as_view(),
         name="stock-adjustment-detail",
     ),
+    path(
+        "stock/adjustments/<int:adjustment_id>/withdraw/",
+        views.StockAdjustmentWithdrawApi.as_view(),
+        name="stock-adjustment-withdraw",
+    ),
     path("stock/counts/", views.StockCountListCreateApi.as_view(), name="stock-count-list"),
     path("stock/counts/<int:count_id>/", views.StockCountDetailApi.as_view(), name="stock-count-detail"),
     path("transfers/", views.StockTransferListCreateApi.as_view(), name="stock-transfer-list"),
@@ -34,6 +39,11 @@ urlpatterns = [
     ),
     path(
         "transfers/<int:transfer_id>/receive/", views.StockTransferReceiveApi.as_view(), name="stock-transfer-receive"
+    ),
+    path(
+        "transfers/<int:transfer_id>/withdraw/",
+        views.StockTransferWithdrawApi.as_view(),
+        name="stock-transfer-withdraw",
     ),
     path("transfers/<int:transfer_id>/cancel/", views.StockTransferCancelApi.as_view(), name="stock-transfer-cancel"),
 ]

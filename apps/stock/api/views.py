@@ -337,6 +337,33 @@ class StockAdjustmentListCreateApi(APIView):
         return Response(adjustment_representations([adjustment])[0], status=status.HTTP_201_CREATED)
 
 
+def _adjustment_detail(adjustment) -> dict:
+    body = adjustment_representations([adjustment])[0]
+    body["history"] = [
+        {
+            "from_status": h.from_status,
+            "to_status": h.to_status,
+            "actor": h.actor.get_username() if h.actor is not None else "system",
+            "reason": h.reason,
+            "at": _iso(h.at),
+        }
+        for h in selectors.stock_adjustment_history(adjustment_id=adjustment.pk)
+    ]
+    trail = approval_selectors.approval_request_trail(request_id=body["approval"]["id"]) if body["approval"] else []
+    body["approval_trail"] = [
+        {
+            "at": _iso(e.at),
+            "action": e.action,
+            "level": e.level,
+            "actor": e.actor.get_username() if e.actor is not None else None,
+            "on_behalf_of": e.on_behalf_of.get_username() if e.on_behalf_of is not None else None,
+            "comment": e.comment,
+        }
+        for e in trail
+    ]
+    return body
+
+
 class StockAdjustmentDetailApi(APIView):
     required_perms = {"GET": ["stock.view_stockadjustment"]}
 
@@ -345,30 +372,31 @@ class StockAdjustmentDetailApi(APIView):
         adjustment = selectors.stock_adjustment_get(
             adjustment_id=adjustment_id, location_ids=user_location_ids(request.user)
         )
-        body = adjustment_representations([adjustment])[0]
-        body["history"] = [
-            {
-                "from_status": h.from_status,
-                "to_status": h.to_status,
-                "actor": h.actor.get_username() if h.actor_id else "system",
-                "reason": h.reason,
-                "at": _iso(h.at),
-            }
-            for h in selectors.stock_adjustment_history(adjustment_id=adjustment.pk)
-        ]
-        trail = approval_selectors.approval_request_trail(request_id=body["approval"]["id"]) if body["approval"] else []
-        body["approval_trail"] = [
-            {
-                "at": _iso(e.at),
-                "action": e.action,
-                "level": e.level,
-                "actor": e.actor.get_username() if e.actor_id else None,
-                "on_behalf_of": e.on_behalf_of.get_username() if e.on_behalf_of_id else None,
-                "comment": e.comment,
-            }
-            for e in trail
-        ]
-        return Response(body)
+        return Response(_adjustment_detail(adjustment))
+
+
+class WithdrawInput(serializers.Serializer):
+    reason = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+
+
+class StockAdjustmentWithdrawApi(APIView):
+    required_perms = {"POST": ["stock.view_stockadjustment", "stock.add_stockadjustment"]}
+
+    @extend_schema(
+        operation_id="stock_adjustments_withdraw",
+        request=WithdrawInput,
+        responses={200: StockAdjustmentDetailOutput, **error_responses(400, 401, 403, 404, 409)},
+        description="The requester (or a manager of approvals) takes back an adjustment waiting for approval: it "
+        "ends `withdrawn`, stock untouched.",
+    )
+    def post(self, request, adjustment_id: int):
+        data = WithdrawInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        selectors.stock_adjustment_get(adjustment_id=adjustment_id, location_ids=user_location_ids(request.user))
+        services.stock_adjustment_withdraw(
+            adjustment_id=adjustment_id, actor=request.user, reason=data.validated_data["reason"]
+        )
+        return Response(_adjustment_detail(selectors.stock_adjustment_get(adjustment_id=adjustment_id)))
 
 
 class StockCountLineInput(serializers.Serializer):
@@ -744,6 +772,21 @@ class StockTransferReceiveApi(_TransferActionApi):
 
     def run(self, request, transfer, data):
         services.stock_transfer_receive(transfer_id=transfer.pk, actor=request.user, received=data.get("lines"))
+
+
+class StockTransferWithdrawApi(_TransferActionApi):
+    input_serializer = TransferCancelInput
+
+    @_action_schema(
+        "The requester (or a manager of approvals) takes a transfer waiting for approval back to `requested`; "
+        "its approval request ends withdrawn.",
+        request=TransferCancelInput,
+    )
+    def post(self, request, transfer_id: int):
+        return super().post(request, transfer_id)
+
+    def run(self, request, transfer, data):
+        services.stock_transfer_withdraw(transfer_id=transfer.pk, actor=request.user, reason=data.get("reason", ""))
 
 
 class StockTransferCancelApi(_TransferActionApi):
