@@ -465,9 +465,11 @@ class ReorderRuleSetView(TemplateView):
                 location = location_get_by_code(initial["location"])
                 suggestion = selectors.reorder_rule_suggest(location=location, product=probe.product)
                 current = selectors.reorder_rule_list().filter(location=location, product=probe.product).first()
-                initial["reorder_point"] = suggestion.reorder_point
-                initial["order_up_to"] = suggestion.order_up_to
                 kwargs["current"] = current
+                # Without any outflow in the lookback the suggestion is 0 → 1: keep what is set instead.
+                keep = current if current is not None and not suggestion.daily_demand else suggestion
+                initial["reorder_point"] = keep.reorder_point
+                initial["order_up_to"] = keep.order_up_to
             form = ReorderRuleForm(initial=initial, location_ids=scope)
             if initial["location"] or initial["sku"]:
                 kwargs["lookup_errors"] = [e for errors in probe.errors.values() for e in errors]

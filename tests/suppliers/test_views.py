@@ -415,6 +415,12 @@ def test_set_a_reorder_rule_with_the_suggestion_shown(shop, people):
     listing = buyer.get("/suppliers/replenishment/").content.decode()
     assert "KET-1" in listing and "Kettle" in listing
 
+    # asked again without any outflow since, the form keeps the rule rather than the empty suggestion
+    page = buyer.get("/suppliers/replenishment/rule/?location=WH1&sku=KET-1").content.decode()
+    assert 'data-testid="no-demand"' in page and "so the form keeps the current rule" in page
+    assert 'name="reorder_point" aria-label="Reorder point" value="5"' in page
+    assert 'name="order_up_to" aria-label="Order up to" value="20"' in page
+
 
 @pytest.mark.parametrize(
     "fields, error",
@@ -634,3 +640,34 @@ def test_the_supplier_page_shows_the_catalogue_and_the_scorecard_for_a_period(sh
     assert "The start must not be after the end. Showing the last 90 days." in bad.content.decode()
     assert buyer.get("/suppliers/suppliers/").status_code == 200
     assert buyer.get("/suppliers/suppliers/999999/").status_code == 404
+
+
+def test_the_invoice_and_rule_lists_run_a_fixed_number_of_queries(
+    shop, people, received, django_assert_max_num_queries
+):
+    buyer = browser(people["buyer"])
+    line_id = received.lines.get().pk
+
+    def more(n: int, start: int) -> None:
+        for k in range(start, start + n):
+            services.supplier_invoice_create(
+                supplier=shop["supplier"],
+                number=f"INV-{k}",
+                invoice_date=date.today(),
+                lines=[services.InvoiceLineInput(quantity=1, unit_price=Decimal("9.00"), po_line_id=line_id)],
+                actor=people["finance"],
+            )
+            product = ProductFactory()
+            services.reorder_rule_set(location=shop["wh"], product=product, reorder_point=1, order_up_to=5)
+
+    more(2, 0)
+    counts = {}
+    for url in ("/suppliers/invoices/", "/suppliers/replenishment/"):
+        buyer.get(url)
+        with django_assert_max_num_queries(30) as few:
+            buyer.get(url)
+        counts[url] = len(few.captured_queries)
+    more(15, 2)
+    for url, budget in counts.items():
+        with django_assert_max_num_queries(budget):
+            assert buyer.get(url).status_code == 200
