@@ -256,7 +256,25 @@ class StockAdjustmentDetailView(TemplateView):
                 for e in selectors.stock_adjustment_history(adjustment_id=adjustment.pk)
             ],
             **_approval_context(adjustment, self.request.user),
+            "may_withdraw": adjustment.status == AdjustmentStatus.PENDING_APPROVAL
+            and adjustment.requested_by_id == self.request.user.pk,
         }
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Withdraw (the only action on this page): the service checks who may and from which status."""
+        if not self.viewset.has_view_permission(request.user) or request.POST.get("action") != "withdraw":
+            raise PermissionDenied
+        try:
+            selectors.stock_adjustment_get(adjustment_id=pk, location_ids=user_location_ids(request.user))
+            done = services.stock_adjustment_withdraw(
+                adjustment_id=pk, actor=request.user, reason=request.POST.get("reason", "")[:500]
+            )
+            messages.success(request, f"{done.number} is withdrawn.")
+        except NotFound:
+            raise Http404("No such adjustment")
+        except DomainError as error:
+            messages.error(request, error.detail)
+        return HttpResponseRedirect(self.viewset.reverse("detail", args=[pk]))
 
 
 class _LinesCreateView(TemplateView):
@@ -473,6 +491,7 @@ _TRANSFER_ACTIONS = {
     "pick": ("source", services.stock_transfer_pick, "Start picking"),
     "dispatch": ("source", services.stock_transfer_dispatch, "Dispatch"),
     "receive": ("destination", services.stock_transfer_receive, "Receive as dispatched"),
+    "withdraw": ("either", services.stock_transfer_withdraw, "Withdraw from approval"),
     "cancel": ("either", services.stock_transfer_cancel, "Cancel"),
 }
 _ACTION_SOURCES = {
@@ -480,6 +499,7 @@ _ACTION_SOURCES = {
     "pick": (TransferStatus.APPROVED,),
     "dispatch": (TransferStatus.APPROVED, TransferStatus.PICKING),
     "receive": (TransferStatus.IN_TRANSIT,),
+    "withdraw": (TransferStatus.PENDING_APPROVAL,),
     "cancel": TRANSFER_CANCELLABLE,
 }
 
@@ -514,7 +534,10 @@ class StockTransferDetailView(TemplateView):
         actions = [
             (name, title)
             for name, (side, _, title) in _TRANSFER_ACTIONS.items()
-            if may_act and transfer.status in _ACTION_SOURCES[name] and _transfer_side_ok(user, transfer, side)
+            if may_act
+            and transfer.status in _ACTION_SOURCES[name]
+            and _transfer_side_ok(user, transfer, side)
+            and (name != "withdraw" or transfer.requested_by_id == user.pk)  # only the requester withdraws
         ]
         return {
             **super().get_context_data(**kwargs),

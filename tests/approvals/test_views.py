@@ -213,6 +213,23 @@ def test_the_adjustment_page_shows_the_approval_trail_once_decided(as_user, shop
     assert "Pending approval Approved ava approved by ava" in page
 
 
+def test_the_requester_withdraws_a_pending_adjustment_from_its_page(as_user, shop, staff):
+    adjustment = adjust(shop["store"], staff["manager"], [(shop["kettle"], -200)])
+    # (as_user logs the one test client in as that user)
+    assert "Withdraw from approval" not in text(as_user(staff["approver"]).get(f"/stock/adjustments/{adjustment.pk}/"))
+    manager = as_user(staff["manager"])
+    assert "Withdraw from approval" in text(manager.get(f"/stock/adjustments/{adjustment.pk}/"))
+    page = text(
+        manager.post(f"/stock/adjustments/{adjustment.pk}/", {"action": "withdraw", "reason": "recount"}, follow=True)
+    )
+
+    assert f"{adjustment.number} is withdrawn." in page
+    assert StockAdjustment.objects.get(pk=adjustment.pk).status == "withdrawn"
+    # A second post is refused with the reason shown, and nothing changes.
+    again = text(manager.post(f"/stock/adjustments/{adjustment.pk}/", {"action": "withdraw"}, follow=True))
+    assert "cannot be withdrawn" in again
+
+
 @pytest.mark.parametrize(
     "data, error",
     [

@@ -111,3 +111,15 @@ def test_the_portal_answers_404_for_a_transfer_id_too_large(net, people):
     ops = browser(people["ops"])
     assert ops.get(f"/stock/transfers/{'9' * 25}/").status_code == 404
     assert ops.post(f"/stock/transfers/{'9' * 25}/", {"action": "cancel"}).status_code == 404
+
+
+def test_the_requester_withdraws_a_pending_transfer_from_its_page(net, people):
+    t = transfer(net, people["manager"], [("toaster", 90)])
+    services.stock_transfer_submit(transfer_id=t.pk, actor=people["manager"])
+    manager, approver = browser(people["manager"]), browser(people["approver"])
+
+    assert 'data-testid="action-withdraw"' in manager.get(f"/stock/transfers/{t.pk}/").content.decode()
+    assert 'data-testid="action-withdraw"' not in approver.get(f"/stock/transfers/{t.pk}/").content.decode()
+    manager.post(f"/stock/transfers/{t.pk}/", {"action": "withdraw"})
+
+    assert StockTransfer.objects.get(pk=t.pk).status == "requested"
