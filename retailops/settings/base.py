@@ -298,3 +298,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "ReconciliationMatchStatusEnum": "apps.reconciliation.states.MatchStatus",
     }
 )
+
+# Journal (apps.journal): order prices are tax-inclusive; the sales tax inside them is split out at
+# this rate (0: no tax is separated). Payments by these methods settle through card clearing; others
+# (marketplace, invoice) are receivables.
+JOURNAL_SALES_TAX_RATE = Decimal(os.environ.get("JOURNAL_SALES_TAX_RATE", "0"))
+JOURNAL_CLEARING_PAYMENT_METHODS = ("card", "paypal", "wallet", "apple_pay", "google_pay")
