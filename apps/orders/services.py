@@ -25,7 +25,7 @@ from apps.orders.events import order_event
 from apps.orders.models import Order, OrderHistory, OrderLine
 from apps.orders.routing import Demand, routing_policy
 from apps.orders.states import FulfillmentMethod, OrderStatus
-from apps.stock.models import MovementKind, StockLevel
+from apps.stock.models import MovementKind, StockLevel, StockMovement
 from apps.stock.services import Allocation, stock_consume, stock_release, stock_reserve
 
 DEMAND = "order"
@@ -205,10 +205,11 @@ def _transition(
     name: str,
     actor: AbstractBaseUser | None,
     reason: str = "",
-    effect: Callable[[Order], None] | None = None,
+    effect: Callable[[Order], dict[str, Any] | None] | None = None,
     **kwargs: Any,
 ) -> Order:
-    """Lock, check, transition, save, record history, apply the effect and emit the event."""
+    """Lock, check, transition, save, record history, apply the effect and emit the event (with
+    whatever the effect returns added to its payload)."""
     with transaction.atomic():
         order = _lock(order_id)
         method = getattr(order, name)
@@ -224,9 +225,8 @@ def _transition(
         OrderHistory.objects.create(
             order=order, from_status=from_status, to_status=order.status, actor=_actor(actor), reason=reason[:500]
         )
-        if effect is not None:
-            effect(order)
-        outbox_emit(order_event(order, order.status, previous_status=from_status))
+        extra = effect(order) if effect is not None else None
+        outbox_emit(order_event(order, order.status, previous_status=from_status, **(extra or {})))
         return order
 
 
@@ -294,6 +294,34 @@ def order_pick(*, order_id: int, actor: AbstractBaseUser | None = None, reason: 
     return _transition(order_id=order_id, name="pick", actor=actor, reason=reason or "picking started")
 
 
+def _handover_payload(order: Order, movements: Iterable[StockMovement]) -> dict[str, Any]:
+    """What the journal needs to post a sale from the shipped / picked-up event: how it was paid,
+    the priced lines, and which location handed over how many of each product."""
+    movements = list(movements)
+    codes = dict(Location.objects.filter(pk__in={m.location_id for m in movements}).values_list("pk", "code"))
+    skus = dict(Product.objects.filter(pk__in={m.product_id for m in movements}).values_list("pk", "sku"))
+    handed: dict[tuple[int, int], int] = {}
+    for m in movements:
+        handed[(m.product_id, m.location_id)] = handed.get((m.product_id, m.location_id), 0) - m.quantity
+    return {
+        "payment_method": order.payment_method,
+        "payment_amount": str(order.payment_amount) if order.payment_amount is not None else None,
+        "lines": [
+            {
+                "line_no": ln.line_no,
+                "product_id": ln.product_id,
+                "quantity": ln.quantity,
+                "unit_price": str(ln.unit_price),
+            }
+            for ln in order.lines.order_by("line_no")
+        ],
+        "fulfilment": [
+            {"product_id": pid, "sku": skus.get(pid, ""), "location": codes[lid], "quantity": q}
+            for (pid, lid), q in sorted(handed.items())
+        ],
+    }
+
+
 def order_ship(
     *,
     order_id: int,
@@ -304,14 +332,15 @@ def order_ship(
 ) -> Order:
     """Ship: the reservations are consumed and on_hand falls, with a shipment movement."""
 
-    def consume(order: Order) -> None:
-        stock_consume(
+    def consume(order: Order) -> dict[str, Any]:
+        movements = stock_consume(
             demand_type=DEMAND,
             demand_id=order.pk,
             kind=MovementKind.SHIPMENT,
             reference=f"{order.number} shipment",
             actor=_actor(actor),
         )
+        return _handover_payload(order, movements)
 
     return _transition(
         order_id=order_id,
@@ -331,14 +360,15 @@ def order_mark_ready(*, order_id: int, actor: AbstractBaseUser | None = None, re
 def order_collect(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
     """The customer collected in store: reservations consumed with a pickup movement."""
 
-    def consume(order: Order) -> None:
-        stock_consume(
+    def consume(order: Order) -> dict[str, Any]:
+        movements = stock_consume(
             demand_type=DEMAND,
             demand_id=order.pk,
             kind=MovementKind.PICKUP,
             reference=f"{order.number} pickup",
             actor=_actor(actor),
         )
+        return _handover_payload(order, movements)
 
     return _transition(order_id=order_id, name="collect", actor=actor, reason=reason or "collected", effect=consume)
 
