@@ -39,8 +39,13 @@ def return_event(ret, status: str, **extra: Any) -> Event:
     if status == "refund_pending":
         payload.update(
             payment_reference=ret.order.payment_reference,
+            payment_method=ret.order.payment_method,
             amount=f"{ret.refund_amount:.2f}",
+            refund_goods=f"{ret.refund_goods:.2f}",
+            restocking_fee=f"{ret.restocking_fee:.2f}",
+            refund_shipping=f"{ret.refund_shipping:.2f}",
             currency=ret.currency,
+            location=ret.location.code if ret.location_id else "",
         )
     payload.update(extra)
     return Event(name=BY_STATUS[status], aggregate_type="returns.return", aggregate_id=ret.pk, payload=payload)

@@ -361,7 +361,23 @@ def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: A
         _refund(ret, ret_lines)
         evaluation = _refund_evaluation(ret)
         history = [_history(ret, S.RECEIVED, actor, f"inspected: {_summary(lines)}", now)]
-        events: list[Event] = [return_event(ret, S.INSPECTED, refund_amount=f"{ret.refund_amount:.2f}")]
+        events: list[Event] = [
+            return_event(
+                ret,
+                S.INSPECTED,
+                refund_amount=f"{ret.refund_amount:.2f}",
+                location=location.code,
+                dispositions=[
+                    {
+                        "product_id": by_sku[i.sku].product_id,
+                        "sku": i.sku,
+                        "quantity": i.quantity,
+                        "disposition": i.disposition,
+                    }
+                    for i in lines
+                ],
+            )
+        ]
         if evaluation.required:
             from apps.approvals.services import approval_request_start
 
