@@ -448,6 +448,11 @@ def _adjustment_event(adjustment: StockAdjustment, name: str, **extra: Any) -> E
     return Event(name=name, aggregate_type="stock.adjustment", aggregate_id=adjustment.pk, payload=payload)
 
 
+def _adjustment_lines_payload(lines: Sequence[StockAdjustmentLine]) -> list[dict]:
+    """The posted quantities, for the journal (it values them at its own moving average cost)."""
+    return [{"product_id": ln.product_id, "sku": ln.product.sku, "quantity_delta": ln.quantity_delta} for ln in lines]
+
+
 def _adjustment_history(
     adjustment: StockAdjustment, from_status: str, actor: AbstractBaseUser | None, reason: str, at: datetime
 ) -> StockAdjustmentHistory:
@@ -586,7 +591,7 @@ def _adjustment_submit(
         )
         _adjustment_post_movements(adjustment, lines, actor)
         events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_SUBMITTED, approval_levels=0))
-        events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED))
+        events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED, lines=_adjustment_lines_payload(lines)))
     StockAdjustmentHistory.objects.bulk_create(history)
     outbox_emit(*events)
 
@@ -649,7 +654,7 @@ def stock_adjustment_apply_approval(decided: Any) -> StockAdjustment:
         StockAdjustmentHistory.objects.bulk_create([approved, posted])
         outbox_emit(
             _adjustment_event(adjustment, EVENT_ADJUSTMENT_APPROVED, approval_request_id=decided.request_id),
-            _adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED),
+            _adjustment_event(adjustment, EVENT_ADJUSTMENT_POSTED, lines=_adjustment_lines_payload(lines)),
         )
     return adjustment
 
@@ -1070,6 +1075,14 @@ def stock_transfer_pick(*, transfer_id: int, actor: AbstractBaseUser) -> StockTr
     return transfer
 
 
+def _transfer_lines_payload(transfer: StockTransfer) -> list[dict]:
+    """Dispatched and received quantities per product, for the journal's goods-in-transit entries."""
+    return [
+        {"product_id": ln.product_id, "sku": ln.product.sku, "dispatched": ln.dispatched, "received": ln.received}
+        for ln in _transfer_lines(transfer)
+    ]
+
+
 def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
     """Stock leaves the source: TRANSFER_OUT movements consume the reservation (on_hand and reserved fall
     together) and every line's quantity becomes `dispatched`, i.e. in transit to the destination."""
@@ -1090,7 +1103,7 @@ def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> Sto
         transfer.dispatched_at = transfer.updated_at = now
         transfer.save()
         _transfer_history(transfer, from_status, actor, "dispatched", now).save()
-        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_DISPATCHED))
+        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_DISPATCHED, lines=_transfer_lines_payload(transfer)))
     return transfer
 
 
@@ -1156,7 +1169,11 @@ def stock_transfer_receive(
                 location=transfer.destination_id,
                 owner_team="inventory",
             )
-        outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_RECEIVED, discrepancies=differences))
+        outbox_emit(
+            _transfer_event(
+                transfer, EVENT_TRANSFER_RECEIVED, discrepancies=differences, lines=_transfer_lines_payload(transfer)
+            )
+        )
     return transfer
 
 
