@@ -206,3 +206,22 @@ _RECONCILIATION_PERMISSIONS = {
 }
 for _role, _names in _RECONCILIATION_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] += _names
+
+
+# --- Journal (apps.journal): finance keeps the ledger (manual entries, reversals, period close, reports);
+# ops admins read it and may post manual entries (approved by finance); approvers read it.
+_JOURNAL_VIEW = ["journal.view_account", "journal.view_journalentry", "journal.view_period"]
+_JOURNAL_PERMISSIONS = {
+    FINANCE: [
+        *_JOURNAL_VIEW,
+        "journal.view_financial_reports",
+        "journal.add_journalentry",
+        "journal.reverse_journalentry",
+        "journal.close_period",
+        "journal.post_soft_closed_period",
+    ],
+    OPS_ADMIN: [*_JOURNAL_VIEW, "journal.view_financial_reports", "journal.add_journalentry"],
+    APPROVER: [*_JOURNAL_VIEW],
+}
+for _role, _names in _JOURNAL_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] += _names
