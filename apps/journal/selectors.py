@@ -35,8 +35,8 @@ def period_get(*, key: str) -> Period:
 
 def period_list() -> QuerySet[Period]:
     return Period.objects.annotate(
-        entries=Count("entries", filter=Q(entries__status__in=BOOKED)),
-        pending=Count("entries", filter=Q(entries__status=EntryStatus.DRAFT, entries__manual_approval="pending")),
+        entry_count=Count("entries", filter=Q(entries__status__in=BOOKED)),
+        pending_count=Count("entries", filter=Q(entries__status=EntryStatus.DRAFT, entries__manual_approval="pending")),
     ).order_by("-start")
 
 
