@@ -21,6 +21,7 @@ from django_fsm import can_proceed
 from apps.core.currency import currency_convert
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
+from apps.journal.chart import SEEDED, chart_ensure
 from apps.journal.models import (
     Account,
     EntryStatus,
@@ -176,6 +177,9 @@ def period_reopen(*, period: str, actor: AbstractBaseUser) -> Period:
 def _accounts(codes: Iterable[str]) -> dict[str, Account]:
     wanted = set(codes)
     found = {a.code: a for a in Account.objects.filter(code__in=wanted)}
+    if wanted - set(found) <= SEEDED and wanted - set(found):
+        chart_ensure()
+        found = {a.code: a for a in Account.objects.filter(code__in=wanted)}
     missing = sorted(wanted - set(found))
     if missing:
         raise DomainError(f"Unknown account(s): {', '.join(missing)}", code="unknown_account")
