@@ -28,3 +28,8 @@ class StockConfig(AppConfig):
             on_rejected=services.stock_transfer_apply_rejection,
             describe=selectors.stock_transfer_describe,
         )
+        # The journal checks its inventory account against on-hand × moving average cost; it imports no
+        # domain app, so stock hands it the quantities.
+        from apps.journal.integrity import register_on_hand_provider
+
+        register_on_hand_provider(selectors.stock_on_hand_by_location)

@@ -374,3 +374,13 @@ def stock_daily_outflow(*, location_id: int, product_id: int, start: date, end: 
     )
     by_day = {r["day"]: -r["out"] for r in rows}
     return [float(by_day.get(start + timedelta(days=n), 0)) for n in range((end - start).days)]
+
+
+def stock_on_hand_by_location() -> list[tuple[str, int, int]]:
+    """(location code, product id, on hand) of every level holding stock: the journal's inventory check
+    values these at its moving average cost."""
+    return list(
+        StockLevel.objects.filter(on_hand__gt=0)
+        .order_by("location__code", "product_id")
+        .values_list("location__code", "product_id", "on_hand")
+    )

@@ -260,6 +260,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "apps.reconciliation.tasks.reconciliation_runs_resume_task",
         "schedule": 120.0,
     },
+    "journal-verify-integrity": {"task": "apps.journal.tasks.journal_verify_integrity_task", "schedule": 3600.0},
 }
 
 # Returns (RMA): window, restocking fee in percent per reason code, reasons that refund shipping, and the
