@@ -22,6 +22,7 @@ from apps.accounts.services import user_assign_locations, user_grant_role
 from apps.catalog.models import Channel, Location, LocationKind, Product
 from apps.catalog.selectors import location_list, product_list
 from apps.catalog.services import location_create, product_create
+from apps.journal.demo import seed as journal_seed
 from apps.orders.selectors import order_list
 from apps.orders.services import (
     LineInput,
@@ -263,6 +264,7 @@ def _seed_domain(
     _inventory_control(rng=rng, manager=users["store.manager"], store=st[0], products=stocked)
     seed_reconciliation(rng=rng, actor=users["finance"])
     seed_procurement(rng=rng, users=users, warehouses=wh, stores=st, products=products, unstocked=unstocked, log=log)
+    journal_seed(author=users["finance"], approver=users["admin"], log=log)
 
 
 def _inventory_control(
