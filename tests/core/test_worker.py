@@ -5,6 +5,7 @@ import time
 import pytest
 
 from apps.core.models import OutboxEvent
+from apps.core.outbox import handlers_for
 from apps.orders import services
 from apps.orders.states import OrderStatus
 from apps.stock.models import StockLevel
@@ -34,4 +35,7 @@ def test_a_receipt_relayed_by_the_worker_allocates_the_backorder(celery_worker_t
     assert StockLevel.objects.values_list("on_hand", "reserved").get() == (5, 2)
     assert wait_for(lambda: not OutboxEvent.objects.exclude(status="delivered").exists())
     receipt_event = OutboxEvent.objects.get(name="stock.receipt.posted")
-    assert receipt_event.deliveries.count() == 1
+    # each handler (backorder allocation, the journal's receipt posting) ran exactly once
+    handlers = sorted(key for key, _ in handlers_for("stock.receipt.posted"))
+    assert "apps.journal.rules.post_receipt" in handlers
+    assert sorted(receipt_event.deliveries.values_list("handler", flat=True)) == handlers
