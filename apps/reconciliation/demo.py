@@ -13,7 +13,6 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection
 from django.utils import timezone
 
 from apps.orders.models import Order
@@ -135,8 +134,6 @@ def statement_xml(*, nets: dict[str, Decimal], today: date) -> bytes:
 
 def seed(*, rng: random.Random, actor: AbstractBaseUser | None, orders: int = 24) -> list[ReconciliationRun]:
     """Import a settlement file for up to `orders` fulfilled card orders, then the bank statement."""
-    if connection.vendor != "postgresql":
-        return []  # matching is PostgreSQL SQL; the embedded demo (SQLite) shows no reconciliation runs
     paid = list(
         order_list(status=FULFILLED)
         .filter(payment_method="card", currency="USD")

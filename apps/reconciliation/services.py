@@ -10,6 +10,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -35,6 +36,43 @@ from apps.reconciliation.states import EXCEPTIONS, MatchStatus, RunKind, RunStat
 from apps.returns.models import Return
 
 logger = logging.getLogger(__name__)
+
+
+# --- SQL dialect --------------------------------------------------------------------------------------
+# The matching SQL is written for PostgreSQL; these few expressions differ on SQLite, which only the
+# embedded demo (`make demo` without DATABASE_URL) uses. Both take UPDATE … FROM, FILTER, RETURNING
+# and window functions.
+
+
+def _pg() -> bool:
+    return connection.vendor == "postgresql"
+
+
+def _zpad8(expr: str) -> str:
+    return f"lpad(CAST({expr} AS text), 8, '0')" if _pg() else f"printf('%%08d', {expr})"
+
+
+def _money_text(expr: str) -> str:
+    return f"CAST({expr} AS text)" if _pg() else f"printf('%%.2f', {expr})"
+
+
+def _add_days(expr: str, param: str, sign: str) -> str:
+    if _pg():
+        return f"({expr} {sign} CAST(%({param})s AS integer))"
+    return f"date({expr}, '{sign}' || %({param})s || ' days')"
+
+
+def _day_gap(a: str, b: str) -> str:
+    return f"abs({a} - {b})" if _pg() else f"abs(julianday({a}) - julianday({b}))"
+
+
+def _contains(haystack: str, needle: str) -> str:
+    return f"strpos({haystack}, {needle}) > 0" if _pg() else f"instr({haystack}, {needle}) > 0"
+
+
+def _date_of(expr: str) -> str:
+    return f"CAST({expr} AS date)" if _pg() else f"date({expr})"
+
 
 PAYOUT_SETTLED = "reconciliation.payout.settled"
 LISTED_IN_INCIDENT = 50
@@ -143,6 +181,9 @@ def reconciliation_runs_resume() -> int:
 @contextmanager
 def _exclusive(run_id: int) -> Iterator[bool]:
     """A session advisory lock on the run: a second worker handed the same run does nothing."""
+    if not _pg():
+        yield True  # SQLite (the embedded demo) lets one writer in at a time anyway
+        return
     with connection.cursor() as cur:
         cur.execute("SELECT pg_try_advisory_lock(%s, %s)", [_ADVISORY_CLASS, run_id])
         got = cur.fetchone()[0]
@@ -238,10 +279,11 @@ def _settlement_execute(run: ReconciliationRun, content: bytes) -> None:
         with transaction.atomic():
             settlement_lines_store(run_id=run.pk, rows=rows[start : start + chunk])
             _progress(run.pk, processed=min(start + chunk, len(rows)))
-    with connection.cursor() as cur:
-        # Fresh statistics after a bulk insert, or the planner takes the run for a handful of rows and
-        # matches 100k lines by nested index lookups instead of hash joins (8 s instead of 4 s).
-        cur.execute(f"ANALYZE {SettlementLine._meta.db_table}")
+    if _pg():
+        with connection.cursor() as cur:
+            # Fresh statistics after a bulk insert, or the planner takes the run for a handful of rows and
+            # matches 100k lines by nested index lookups instead of hash joins (8 s instead of 4 s).
+            cur.execute(f"ANALYZE {SettlementLine._meta.db_table}")
     with transaction.atomic():
         run = ReconciliationRun.objects.select_for_update().defer("content").get(pk=run.pk)
         counts = settlement_match(run_id=run.pk)
@@ -263,6 +305,11 @@ def settlement_lines_store(*, run_id: int, rows: Sequence[SettlementRow]) -> int
     """
     if not rows:
         return 0
+    if not _pg():  # the embedded demo: a few dozen lines
+        before = SettlementLine.objects.filter(run_id=run_id).count()
+        lines = [SettlementLine(run_id=run_id, **{c: getattr(r, c) for c in _STAGE_COLUMNS}) for r in rows]
+        SettlementLine.objects.bulk_create(lines, ignore_conflicts=True)
+        return SettlementLine.objects.filter(run_id=run_id).count() - before
     table = SettlementLine._meta.db_table
     columns = ", ".join(_STAGE_COLUMNS)
     with connection.cursor() as cur:
@@ -299,13 +346,14 @@ def settlement_match(*, run_id: int) -> dict[str, int]:
     # Should two orders share a payment reference, PostgreSQL updates the line once, from one of them.
     rules = [
         # Charges: the order's payment reference is the PaymentIntent id or (older integrations) the charge id.
-        f"""UPDATE {line} l SET order_id = m.oid,
+        f"""UPDATE {line} AS l SET order_id = m.oid,
               status = CASE WHEN m.oid IS NULL THEN 'unmatched'
                             WHEN m.currency = l.currency AND m.amount = l.gross THEN 'matched'
                             ELSE 'mismatched' END,
               note = CASE WHEN m.oid IS NULL THEN 'no order with this payment reference'
                           WHEN m.currency = l.currency AND m.amount = l.gross THEN ''
-                          ELSE 'order RO-' || lpad(m.oid::text, 8, '0') || ' expects ' || m.amount || ' ' || m.currency
+                          ELSE 'order RO-' || {_zpad8("m.oid")} || ' expects ' || {_money_text("m.amount")}
+                               || ' ' || m.currency
                      END
             FROM (
               SELECT x.id, o.id AS oid, o.currency, COALESCE(o.payment_amount, o.total) AS amount
@@ -317,14 +365,14 @@ def settlement_match(*, run_id: int) -> dict[str, int]:
             ) m
             WHERE l.id = m.id""",
         # Refunds: the return records the refund's own id (re_…), which Stripe reports as source_id.
-        f"""UPDATE {line} l SET refund_return_id = m.rid,
+        f"""UPDATE {line} AS l SET refund_return_id = m.rid,
               status = CASE WHEN m.rid IS NULL THEN 'unmatched'
                             WHEN m.currency = l.currency AND m.amount = -l.gross THEN 'matched'
                             ELSE 'mismatched' END,
               note = CASE WHEN m.rid IS NULL THEN 'no return with this refund reference'
                           WHEN m.currency = l.currency AND m.amount = -l.gross THEN ''
-                          ELSE 'return RMA-' || lpad(m.rid::text, 8, '0') || ' refunded '
-                               || COALESCE(m.amount::text, 'nothing') || ' ' || m.currency END
+                          ELSE 'return RMA-' || {_zpad8("m.rid")} || ' refunded '
+                               || COALESCE({_money_text("m.amount")}, 'nothing') || ' ' || m.currency END
             FROM (
               SELECT x.id, r.id AS rid, r.currency, r.refund_amount AS amount
               FROM {line} x
@@ -333,14 +381,18 @@ def settlement_match(*, run_id: int) -> dict[str, int]:
             ) m
             WHERE l.id = m.id""",
         # Fees, payouts, disputes, adjustments: nothing to match, they only feed the payout.
-        f"""UPDATE {line} l SET status = 'not_applicable', note = ''
-            WHERE l.run_id = %(run)s AND l.reporting_category NOT IN ('charge', 'refund')""",
+        f"""UPDATE {line} SET status = 'not_applicable', note = ''
+            WHERE run_id = %(run)s AND reporting_category NOT IN ('charge', 'refund')""",
     ]
     with connection.cursor() as cur:
         for sql in rules:
             cur.execute(sql, p)
         cur.execute(f"SELECT status, count(*) FROM {line} WHERE run_id = %(run)s GROUP BY status", p)  # noqa: S608
         return {status: n for status, n in cur.fetchall()}
+
+
+def _cents(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.01"))
 
 
 def payouts_settle(*, run_id: int) -> int:
@@ -361,7 +413,7 @@ def payouts_settle(*, run_id: int) -> int:
                  COALESCE(sum(l.gross) FILTER (
                    WHERE l.reporting_category NOT IN ('charge', 'refund', 'fee')), 0) AS other,
                  COALESCE(sum(l.net), 0) AS net,
-                 COALESCE(max(l.available_on), max(l.created)::date, CURRENT_DATE) AS paid_on
+                 COALESCE(max(l.available_on), {_date_of("max(l.created)")}, CURRENT_DATE) AS paid_on
           FROM {line} l
           WHERE l.reporting_category <> 'payout' AND l.automatic_payout_id IN (
             SELECT DISTINCT automatic_payout_id FROM {line} WHERE run_id = %(run)s)
@@ -370,14 +422,18 @@ def payouts_settle(*, run_id: int) -> int:
         )
         INSERT INTO {payout} (payout_id, run_id, currency, charges, refunds, fees, other, net, paid_on, lines,
                               status, created_at)
-        SELECT payout_id, %(run)s, currency, charges, refunds, stripe_fees - other, other, net, paid_on, lines,
-               %(awaiting)s, now()
-        FROM sums ORDER BY payout_id
+        SELECT payout_id, %(run)s, currency, round(charges, 2), round(refunds, 2), round(stripe_fees - other, 2),
+               round(other, 2), round(net, 2), paid_on, lines, %(awaiting)s, %(now)s
+        FROM sums WHERE true ORDER BY payout_id
         ON CONFLICT (payout_id) DO NOTHING
         RETURNING id, payout_id, currency, charges, refunds, fees, other, net, paid_on"""  # noqa: S608
     with connection.cursor() as cur:
-        cur.execute(sql, {"run": run_id, "awaiting": PayoutStatus.AWAITING_BANK})
-        created = cur.fetchall()
+        cur.execute(sql, {"run": run_id, "awaiting": PayoutStatus.AWAITING_BANK, "now": timezone.now()})
+        # SQLite hands back floats and ISO strings; PostgreSQL Decimals and dates: one shape for both.
+        created = [
+            (pk, payout_id, currency, *(_cents(v) for v in amounts), str(paid_on)[:10])
+            for pk, payout_id, currency, *amounts, paid_on in cur.fetchall()
+        ]
     outbox_emit(
         *(
             Event(
@@ -391,7 +447,7 @@ def payouts_settle(*, run_id: int) -> int:
                     "refunds": str(refunds),
                     "fees": str(fees),
                     "net": str(net),
-                    "paid_on": paid_on.isoformat(),
+                    "paid_on": paid_on,
                     "run_id": run_id,
                 },
             )
@@ -517,49 +573,53 @@ def payouts_match_bank(*, run_id: int | None) -> None:
     `run_id` limits the entries to one statement run; None looks at every unpaired entry (a
     settlement file that arrives after the statement)."""
     entry, payout = BankEntry._meta.db_table, Payout._meta.db_table
-    p = {
+    markers = [m.lower() for m in settings.RECONCILIATION_PAYOUT_MARKERS]
+    p: dict[str, Any] = {
         "run": run_id,
         "before": settings.RECONCILIATION_BANK_DAYS_BEFORE,
         "after": settings.RECONCILIATION_BANK_DAYS_AFTER,
-        "markers": [m.lower() for m in settings.RECONCILIATION_PAYOUT_MARKERS],
+        **{f"marker{i}": f"%{m}%" for i, m in enumerate(markers)},
     }
-    scope = "(%(run)s::bigint IS NULL OR e.run_id = %(run)s)"
+    scope = "TRUE" if run_id is None else "e.run_id = %(run)s"
     text = "lower(e.remittance || ' ' || e.end_to_end_id || ' ' || e.bank_reference)"
+    looks_like_payout = " OR ".join(f"{text} LIKE %(marker{i})s" for i in range(len(markers))) or "FALSE"
+    names_payout = _contains(text, "lower(p.payout_id)")
     day = "COALESCE(e.booking_date, e.value_date)"
+    gap = _day_gap(day, "p.paid_on")
+    # A payout with a negative net (refunds exceeded charges) is taken from the bank: a debit.
+    signed = "CASE WHEN e.credit THEN e.amount ELSE -e.amount END"
 
     def pair(named: bool) -> str:
         return f"""
         WITH cand AS (
           SELECT p.id AS pid, e.id AS eid,
-                 row_number() OVER (PARTITION BY e.id ORDER BY abs({day} - p.paid_on), p.id) AS re,
-                 row_number() OVER (PARTITION BY p.id ORDER BY abs({day} - p.paid_on), e.id) AS rp
-          FROM {entry} e JOIN {payout} p ON p.net = e.amount AND p.currency = e.currency
-          WHERE {scope} AND e.credit AND e.payout_id IS NULL AND e.status IN ('pending', 'unmatched')
+                 row_number() OVER (PARTITION BY e.id ORDER BY {gap}, p.id) AS re,
+                 row_number() OVER (PARTITION BY p.id ORDER BY {gap}, e.id) AS rp
+          FROM {entry} e JOIN {payout} p ON p.net = {signed} AND p.currency = e.currency
+          WHERE {scope} AND e.payout_id IS NULL AND e.status IN ('pending', 'unmatched')
             AND p.status = 'awaiting_bank'
-            AND {day} BETWEEN p.paid_on - %(before)s::int AND p.paid_on + %(after)s::int
-            AND {"" if named else "NOT "}position(lower(p.payout_id) IN {text}) > 0
+            AND {day} BETWEEN {_add_days("p.paid_on", "before", "-")} AND {_add_days("p.paid_on", "after", "+")}
+            AND {"" if named else "NOT "}{names_payout}
         ), best AS (SELECT pid, eid FROM cand WHERE re = 1 AND rp = 1)
-        UPDATE {entry} e SET payout_id = best.pid, status = 'matched',
+        UPDATE {entry} AS e SET payout_id = best.pid, status = 'matched',
                note = {"'names the payout'" if named else "'same amount within the date window'"}
         FROM best WHERE e.id = best.eid"""
 
     rules = [
         pair(named=True),
         pair(named=False),
-        f"UPDATE {payout} p SET status = 'in_bank' FROM {entry} e WHERE e.payout_id = p.id AND p.status <> 'in_bank'",
+        f"""UPDATE {payout} AS p SET status = 'in_bank' FROM {entry} e
+            WHERE e.payout_id = p.id AND p.status <> 'in_bank'""",
         # Names a payout but not for its amount (or out of the window): a person must look.
-        f"""UPDATE {entry} e SET status = 'mismatched',
-               note = 'names payout ' || p.payout_id || ' of ' || p.net || ' ' || p.currency || ' paid on ' || p.paid_on
+        f"""UPDATE {entry} AS e SET status = 'mismatched',
+               note = 'names payout ' || p.payout_id || ' of ' || {_money_text("p.net")} || ' ' || p.currency
+                      || ' paid on ' || p.paid_on
             FROM {payout} p
-            WHERE {scope} AND e.status IN ('pending', 'unmatched') AND e.payout_id IS NULL
-              AND position(lower(p.payout_id) IN {text}) > 0""",
+            WHERE {scope} AND e.status IN ('pending', 'unmatched') AND e.payout_id IS NULL AND {names_payout}""",
         # What is left and looks like a payout (a marker in its text) is unmatched; salaries and rent
         # have nothing to match here.
-        f"""UPDATE {entry} e SET
-              status = CASE WHEN e.credit AND {text} LIKE ANY (
-                         SELECT '%%' || m || '%%' FROM unnest(%(markers)s::text[]) m)
-                       THEN 'unmatched' ELSE 'not_applicable' END,
-              note = ''
+        f"""UPDATE {entry} AS e SET
+              status = CASE WHEN {looks_like_payout} THEN 'unmatched' ELSE 'not_applicable' END, note = ''
             WHERE {scope} AND e.status = 'pending'""",
     ]
     with connection.cursor() as cur:

@@ -172,3 +172,31 @@ def test_unreadable_or_dangerous_xml_is_refused_and_nothing_is_written(content):
         reconciliation_run_create(kind="bank_statement", file_name="x.xml", content=content, actor=None)
 
     assert not ReconciliationRun.objects.exists()
+
+
+def test_a_negative_payout_is_matched_to_the_bank_debit_that_took_it():
+    # given a payout whose refunds exceeded its charges
+    content = (
+        b"automatic_payout_id,balance_transaction_id,available_on_utc,currency,gross,fee,net,reporting_category\n"
+        b"po_NEG,txn_n1,2026-07-01 00:00:00,usd,-80.00,0.00,-80.00,refund\n"
+        b"po_NEG,txn_n2,2026-07-01 00:00:00,usd,30.00,1.17,28.83,charge\n"
+    )
+    run_file("settlement", content)
+    assert Payout.objects.get().net == Decimal("-51.17")
+    # and the statement where the processor debited it
+    statement = b"""<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.04"><BkToCstmrStmt><Stmt>
+      <Id>NEG-1</Id><Acct><Id><IBAN>DE02120300000000202051</IBAN></Id><Ccy>USD</Ccy></Acct>
+      <Bal><Tp><CdOrPrtry><Cd>OPBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">100.00</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+        <Dt><Dt>2026-07-01</Dt></Dt></Bal>
+      <Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">48.83</Amt><CdtDbtInd>CRDT</CdtDbtInd>
+        <Dt><Dt>2026-07-02</Dt></Dt></Bal>
+      <Ntry><Amt Ccy="USD">51.17</Amt><CdtDbtInd>DBIT</CdtDbtInd><Sts>BOOK</Sts><BookgDt><Dt>2026-07-02</Dt></BookgDt>
+        <AcctSvcrRef>NEG-REF-1</AcctSvcrRef><NtryDtls><TxDtls><RmtInf><Ustrd>STRIPE po_NEG</Ustrd></RmtInf></TxDtls>
+        </NtryDtls></Ntry>
+    </Stmt></BkToCstmrStmt></Document>"""
+
+    run = run_file("bank_statement", statement)
+
+    entry = BankEntry.objects.get(run=run)
+    assert (entry.credit, entry.status, entry.payout.payout_id) == (False, "matched", "po_NEG")
+    assert Payout.objects.get().status == "in_bank"
