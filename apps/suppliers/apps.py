@@ -26,3 +26,9 @@ class SuppliersConfig(AppConfig):
             on_rejected=services.supplier_invoice_apply_rejection,
             describe=describe.invoice_variance_describe,
         )
+        # The journal checks its GRNI account against what was received and not yet invoiced; it imports
+        # no domain app, so procurement hands it the figure.
+        from apps.journal.integrity import register_received_not_invoiced_provider
+        from apps.suppliers.selectors import received_not_invoiced_value
+
+        register_received_not_invoiced_provider(received_not_invoiced_value)

@@ -16,6 +16,7 @@ from apps.core.errors import NotFound
 from apps.stock.selectors import stock_available_by, stock_daily_outflow
 from apps.suppliers.models import (
     GoodsReceipt,
+    GoodsReceiptLine,
     PurchaseOrder,
     PurchaseOrderLine,
     ReorderRule,
@@ -320,3 +321,28 @@ def reorder_rule_list(*, location_ids: list[int] | None = None) -> QuerySet[Reor
 def supplier_product_list(*, supplier_id: int) -> QuerySet[SupplierProduct]:
     """What a supplier sells (its catalogue), by SKU."""
     return SupplierProduct.objects.filter(supplier_id=supplier_id).select_related("product").order_by("product__sku")
+
+
+def received_not_invoiced_value() -> Decimal:
+    """Goods received on purchase orders and not yet on a matched invoice, at the cost they went into
+    GRNI (the receipts' weighted landed cost per PO line, as the invoice-matched event reports it):
+    the figure the journal's GRNI account is checked against."""
+    from decimal import ROUND_HALF_UP
+
+    from django.db.models import DecimalField, ExpressionWrapper
+
+    rows = (
+        GoodsReceiptLine.objects.values("po_line_id", "po_line__received_quantity", "po_line__invoiced_quantity")
+        .annotate(
+            qty=Sum("quantity"),
+            value=Sum(ExpressionWrapper(F("quantity") * F("landed_unit_cost"), output_field=DecimalField())),
+        )
+        .order_by()
+    )
+    total = Decimal("0.00")
+    for r in rows:
+        open_qty = r["po_line__received_quantity"] - r["po_line__invoiced_quantity"]
+        if open_qty and r["qty"]:
+            unit = (r["value"] / r["qty"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            total += open_qty * unit
+    return total
