@@ -16,6 +16,10 @@ pytestmark = pytest.mark.django_db
 def test_the_demo_closes_the_prior_month_and_populates_the_current_one(tmp_path):
     seed_demo(warehouses=1, stores=2, skus=20, orders=15, password="demo-pass-1")
     relay()  # what the worker does after `make demo`
+    from apps.core.models import OutboxEvent
+
+    failing = list(OutboxEvent.objects.exclude(status="delivered").values_list("name", "last_error"))
+    assert failing == []
 
     prior = Period.objects.get(start=(timezone.localdate().replace(day=1) - timedelta(days=1)).replace(day=1))
     assert prior.status == PeriodStatus.HARD_CLOSED

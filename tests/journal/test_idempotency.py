@@ -55,3 +55,51 @@ def test_the_same_event_delivered_concurrently_posts_once():
     assert sum(ln.debit for ln in entry.lines.all()) == Decimal("40.00")
     cost = ProductCost.objects.get(product_id=11, location="WH1")
     assert (cost.quantity, cost.value) == (10, Decimal("40.00"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_receipts_and_sales_of_one_product_keep_the_average_and_the_ledger_in_step():
+    # twenty receipts of 2 units at 1.00 … 20.00 and ten sales of 1 unit, all delivered at once
+    ids = [
+        r.pk
+        for r in outbox_emit(
+            *[
+                Event(
+                    name="stock.receipt.posted",
+                    aggregate_type="stock.receipt",
+                    aggregate_id=600 + n,
+                    payload={**RECEIPT, "receipt_id": 600 + n,
+                             "lines": [{"product_id": 11, "sku": "SKU-A", "quantity": 2, "unit_cost": f"{n}.00"}]},
+                )
+                for n in range(1, 21)
+            ]
+        )
+    ]  # fmt: skip
+    relay_first = ids[:5]
+    for event_id in relay_first:  # some stock first, so the sales have an average to take
+        outbox_deliver(event_id=event_id)
+    sales = outbox_emit(
+        *[
+            Event(
+                name="orders.order.shipped",
+                aggregate_type="orders.order",
+                aggregate_id=900 + n,
+                payload={"order_id": 900 + n, "number": f"O-{n}", "channel": "web", "currency": "USD",
+                         "payment_method": "card", "payment_amount": "10.00",
+                         "lines": [{"line_no": 1, "product_id": 11, "quantity": 1, "unit_price": "10.00"}],
+                         "fulfilment": [{"product_id": 11, "sku": "SKU-A", "location": "WH1", "quantity": 1}]},
+            )
+            for n in range(10)
+        ]
+    )  # fmt: skip
+
+    results = run_concurrently(
+        lambda event_id: outbox_deliver(event_id=event_id), [(i,) for i in ids[5:] + [s.pk for s in sales]], workers=8
+    )
+
+    assert results == ["delivered"] * 25
+    cost = ProductCost.objects.get(product_id=11, location="WH1")
+    assert cost.quantity == 40 - 10
+    inventory = JournalLine.objects.filter(account__code="1300", location="WH1")
+    assert sum(ln.debit - ln.credit for ln in inventory) == cost.value
+    assert sum(ln.debit for ln in inventory) == Decimal("420.00")  # 2 × (1 + … + 20)
