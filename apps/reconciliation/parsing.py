@@ -78,7 +78,7 @@ def _text(content: bytes) -> str:
         raise FileRejected(f"The file is not UTF-8 text (byte {exc.start})") from None
 
 
-def _header(reader: "csv._reader") -> list[str]:
+def _header(reader: Iterator[list[str]]) -> list[str]:
     try:
         header = next(reader)
     except StopIteration:

@@ -57,6 +57,7 @@ def run_item_row(item: SettlementLine | BankEntry) -> dict:
             "payment_reference": item.payment_intent_id or item.charge_id or item.source_id,
             "payout": item.automatic_payout_id,
         }
+    payout = item.payout.payout_id if item.payout is not None else ""
     return {
         "id": item.pk,
         "line": item.position,
@@ -67,8 +68,8 @@ def run_item_row(item: SettlementLine | BankEntry) -> dict:
         "date": item.booking_date or item.value_date,
         "status": item.status,
         "note": item.note,
-        "counterpart": item.payout.payout_id if item.payout_id else "",
+        "counterpart": payout,
         "text": item.remittance,
         "payment_reference": item.end_to_end_id,
-        "payout": item.payout.payout_id if item.payout_id else "",
+        "payout": payout,
     }

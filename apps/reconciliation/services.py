@@ -10,11 +10,12 @@ import hashlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -96,7 +97,7 @@ class FileTooLarge(DomainError):
 
 
 def reconciliation_run_create(
-    *, kind: str, file_name: str, content: bytes, actor: AbstractBaseUser | None
+    *, kind: str, file_name: str, content: bytes, actor: AbstractBaseUser | AnonymousUser | None
 ) -> ReconciliationRun:
     """Check the file's format, store it with a queued run and queue the job after commit.
 
@@ -127,7 +128,7 @@ def reconciliation_run_create(
         file_sha256=sha,
         file_size=len(content),
         content=content,
-        created_by=actor if actor is not None and actor.is_authenticated else None,
+        created_by=actor if isinstance(actor, AbstractBaseUser) else None,
     )
     try:
         with transaction.atomic():
@@ -166,7 +167,7 @@ def _enqueue(run_id: int) -> None:
 
 def reconciliation_runs_resume() -> int:
     """Periodic sweep: queue again every run still queued after a minute (a lost broker message)."""
-    cutoff = timezone.now() - timezone.timedelta(minutes=1)
+    cutoff = timezone.now() - timedelta(minutes=1)
     ids = list(
         ReconciliationRun.objects.filter(status=RunStatus.QUEUED, created_at__lt=cutoff).values_list("pk", flat=True)
     )
@@ -635,7 +636,7 @@ def _payouts_overdue(statements: Sequence[Statement]) -> list[str]:
         if s.as_of and (s.currency not in as_of or s.as_of > as_of[s.currency]):
             as_of[s.currency] = s.as_of
     overdue: list[str] = []
-    after = timezone.timedelta(days=settings.RECONCILIATION_BANK_DAYS_AFTER)
+    after = timedelta(days=settings.RECONCILIATION_BANK_DAYS_AFTER)
     for currency, day in sorted(as_of.items()):
         for payout in Payout.objects.filter(
             status=PayoutStatus.AWAITING_BANK, currency=currency, paid_on__lt=day - after

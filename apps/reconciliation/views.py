@@ -5,7 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.generic import TemplateView
@@ -50,7 +50,7 @@ class RunUploadView(TemplateView):
     template_name = "reconciliation/upload.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(IMPORT_PERMISSION):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -69,7 +69,7 @@ class RunUploadView(TemplateView):
             messages.error(request, "Choose the kind of file and a file to upload.")
             return HttpResponseRedirect(self.viewset.reverse("upload"))
         try:
-            if upload.size > services.settings.RECONCILIATION_MAX_UPLOAD_BYTES:
+            if (upload.size or 0) > services.settings.RECONCILIATION_MAX_UPLOAD_BYTES:
                 raise services.FileTooLarge(
                     f"The file is {upload.size} bytes; the limit is "
                     f"{services.settings.RECONCILIATION_MAX_UPLOAD_BYTES} bytes"

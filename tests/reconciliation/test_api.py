@@ -206,3 +206,18 @@ def test_the_run_list_query_count_does_not_grow_with_page_size(api, django_asser
     assert [run["id"] for run in r.json()["results"]] == list(
         ReconciliationRun.objects.order_by("-created_at", "-id").values_list("id", flat=True)
     )
+
+
+@pytest.mark.parametrize("kind", ["settlement", "bank_statement"])
+def test_the_lines_query_count_does_not_grow_with_page_size(api, django_assert_max_num_queries, kind):
+    from tests.reconciliation.helpers import run_file
+
+    counterparts()
+    run_file("settlement", fixture("stripe_payouts.csv"))
+    run = run_file("bank_statement", fixture("camt053_001_02.xml")) if kind == "bank_statement" else None
+    run = run or ReconciliationRun.objects.get(kind="settlement")
+
+    with django_assert_max_num_queries(4):  # token auth, run, count, lines (with their payout)
+        r = api.get(f"/api/v1/reconciliation/runs/{run.pk}/lines/", {"status": "all", "page_size": 50})
+
+    assert r.json()["count"] == {"settlement": 9, "bank_statement": 4}[kind]

@@ -82,8 +82,11 @@ class RunOutput(serializers.Serializer):
 
 
 class RunDetailOutput(RunOutput):
-    errors = RowErrorOutput(many=True)
     summary = serializers.JSONField()
+
+    def get_fields(self):
+        # "errors" would shadow Serializer.errors as a class attribute: declared here instead.
+        return {**super().get_fields(), "errors": RowErrorOutput(many=True, help_text="Rejected rows")}
 
 
 class ItemOutput(serializers.Serializer):
@@ -113,7 +116,7 @@ def run_representation(run: ReconciliationRun, *, detail: bool = False) -> dict:
         "file_name": run.file_name,
         "file_sha256": run.file_sha256,
         "file_size": run.file_size,
-        "created_by": run.created_by.get_username() if run.created_by_id else None,
+        "created_by": run.created_by.get_username() if run.created_by is not None else None,
         "created_at": run.created_at,
         "started_at": run.started_at,
         "finished_at": run.finished_at,

@@ -94,7 +94,7 @@ class ReconciliationRunListApi(APIView):
         qs = selectors.run_list(**filters.validated_data)
         paginator = StandardPagination()
         page = paginator.paginate_queryset(qs, request, view=self)
-        return paginator.get_paginated_response([run_representation(r) for r in page])
+        return paginator.get_paginated_response([run_representation(r) for r in page or []])
 
 
 class ReconciliationRunDetailApi(APIView):
@@ -122,8 +122,9 @@ class ReconciliationRunLinesApi(APIView):
         run = selectors.run_get(run_id=run_id)
         filters = ItemFilter(data=request.query_params)
         filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data.get("status", list(EXCEPTIONS))
+        data: dict = dict(filters.validated_data)
+        wanted = data.get("status", list(EXCEPTIONS))
         paginator = StandardPagination()
         page = paginator.paginate_queryset(selectors.run_items(run=run, status=wanted), request, view=self)
-        rows = [selectors.run_item_row(item) for item in page]
+        rows = [selectors.run_item_row(item) for item in page or []]
         return paginator.get_paginated_response(ItemOutput(rows, many=True).data)
