@@ -2,13 +2,13 @@
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser, Group
+from django.contrib.auth.models import Group, User
 
 from apps.accounts.models import LocationAssignment
 from apps.accounts.roles import ROLE_PERMISSIONS, sync_roles
 
 
-def user_grant_role(*, user: AbstractBaseUser, role: str) -> None:
+def user_grant_role(*, user: User, role: str) -> None:
     if role not in ROLE_PERMISSIONS:
         raise ValueError(f"unknown role {role!r}")
     group = Group.objects.filter(name=role).first()
@@ -20,7 +20,7 @@ def user_grant_role(*, user: AbstractBaseUser, role: str) -> None:
         user.__dict__.pop(attr, None)
 
 
-def user_assign_locations(*, user: AbstractBaseUser, location_ids: Iterable[int]) -> None:
+def user_assign_locations(*, user: User, location_ids: Iterable[int]) -> None:
     LocationAssignment.objects.bulk_create(
         [LocationAssignment(user=user, location_id=lid) for lid in set(location_ids)], ignore_conflicts=True
     )

@@ -119,7 +119,7 @@ def claim_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest, 
         raise refusal
     raise NotEligible(
         f"Level {task.level} needs {task.owner_permission}"
-        + (" in group " + task.owner_group.name if task.owner_group_id else "")
+        + (" in group " + task.owner_group.name if task.owner_group is not None else "")
         + "; you hold neither it nor a delegation from someone who does.",
         extra={"task_id": task.pk},
     )

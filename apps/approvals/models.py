@@ -20,7 +20,8 @@ class Metric(models.TextChoices):
     RISK_SCORE = "risk_score", "Risk score"
 
 
-class ApprovalPolicy(models.Model):
+# django-stubs cannot follow the reverse relation from ApprovalRequest (a viewflow Process subclass).
+class ApprovalPolicy(models.Model):  # type: ignore[django-manager-missing]
     """Which requests of a subject type need approval, and by whom: one active policy per subject type."""
 
     name = models.CharField(max_length=120)

@@ -47,7 +47,7 @@ def _may_claim_q(user: Any, principal: Any) -> Q:
     approved_before = ApprovalTask.objects.filter(process_id=OuterRef("process_id"), decision=Decision.APPROVED).filter(
         Q(decided_by__in=people) | Q(decided_on_behalf_of__in=people) | Q(claimed_on_behalf_of__in=people)
     )
-    return q & ~Q(process__approvalrequest__requested_by__in=people) & ~Exists(approved_before)
+    return q & ~Q(process__approvalrequest__requested_by__in=people) & ~Q(Exists(approved_before))
 
 
 def approval_task_queue(*, user: Any, at: datetime | None = None) -> QuerySet[ApprovalTask]:

@@ -83,7 +83,7 @@ def approval_evaluate(*, subject_type: str, metrics: dict[str, Decimal | int]) -
             "threshold": str(lv.threshold),
             "permission": lv.permission,
             "group_id": lv.group_id,
-            "group_name": lv.group.name if lv.group_id else "",
+            "group_name": lv.group.name if lv.group is not None else "",
             "sla_hours": lv.sla_hours,
         }
         for n, lv in enumerate(
@@ -415,13 +415,14 @@ def approval_tasks_escalate_overdue(*, now: datetime | None = None, limit: int =
 
 def _escalate(*, task_id: int, now: datetime) -> bool:
     with _process_locked(task_id) as (task, request):
-        if task.status not in authority.OPEN or task.escalated_at is not None or task.due_at >= now:
+        due_at = task.due_at
+        if task.status not in authority.OPEN or task.escalated_at is not None or due_at is None or due_at >= now:
             return False
         task.escalated_at = now
         task.save(update_fields=["escalated_at"])
         notify_level = min(task.level + 1, request.levels)
         recipients = level_recipients(request=request, level=notify_level)
-        overdue_by = now - task.due_at
+        overdue_by = now - due_at
         held = f", held by {task.owner.get_username()}" if task.owner_id else ", unclaimed"
         title = f"Approval overdue: {request.summary} (level {task.level} of {request.levels}{held})"
         incident_raise(
@@ -436,7 +437,7 @@ def _escalate(*, task_id: int, now: datetime) -> bool:
                 "subject_id": request.subject_id,
                 "level": task.level,
                 "levels": request.levels,
-                "due_at": task.due_at.isoformat(),
+                "due_at": due_at.isoformat(),
                 "overdue_minutes": int(overdue_by.total_seconds() // 60),
                 "owner": task.owner.get_username() if task.owner_id else None,
                 "notified": recipients,

@@ -13,6 +13,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views import View
 from django.views.generic import TemplateView
@@ -25,7 +26,9 @@ User = get_user_model()
 
 
 def _app(request: HttpRequest) -> Any:
-    return request.resolver_match.app
+    match = request.resolver_match
+    assert match is not None  # these views are only reached through the URL resolver
+    return match.app  # type: ignore[attr-defined]  # set by viewflow's site resolver
 
 
 def _safe_next(request: HttpRequest, fallback: str) -> str:
@@ -266,10 +269,10 @@ class DelegationForm(forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["delegate"].queryset = selectors.delegation_candidates(user=user)
+        self.fields["delegate"].queryset = selectors.delegation_candidates(user=user)  # type: ignore[attr-defined]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("valid_from") and data.get("valid_until") and data["valid_until"] < data["valid_from"]:
             raise forms.ValidationError("The last day cannot be before the first.")
         return data
@@ -287,7 +290,7 @@ class DelegationsView(TemplateView):
 
     template_name = "approvals/delegations.html"
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.method == "POST" and not request.user.has_perm("approvals.add_delegation"):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)

@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from apps.accounts.services import user_assign_locations, user_grant_role
@@ -156,10 +156,10 @@ def demo_password() -> str:
     return os.environ.get("DEMO_PASSWORD") or DEFAULT_PASSWORD
 
 
-def demo_users_ensure(*, password: str) -> dict[str, AbstractBaseUser]:
+def demo_users_ensure(*, password: str) -> dict[str, User]:
     """Create the demo users with their roles if missing. Existing users keep their password and rights."""
     user_model = get_user_model()
-    users: dict[str, AbstractBaseUser] = {}
+    users: dict[str, User] = {}
     for username, (role, superuser) in USERS.items():
         user, created = user_model.objects.get_or_create(
             username=username,
@@ -226,7 +226,7 @@ def _money(value: float) -> Decimal:
 def _seed_domain(
     *,
     rng: random.Random,
-    users: dict[str, AbstractBaseUser],
+    users: dict[str, User],
     warehouses: int,
     stores: int,
     skus: int,
@@ -267,12 +267,10 @@ def _seed_domain(
     journal_seed(author=users["finance"], approver=users["admin"], log=log)
 
 
-def _inventory_control(
-    *, rng: random.Random, manager: AbstractBaseUser, store: Location, products: list[Product]
-) -> None:
+def _inventory_control(*, rng: random.Random, manager: User, store: Location, products: list[Product]) -> None:
     """Adjustments in every approval band at the manager's first store, and a cycle count with a variance:
     the approver and finance find work waiting in their queues."""
-    on_shelf = [lv for lv in stock_level_list(location=store.code) if lv.available_qty >= 2]
+    on_shelf = [lv for lv in stock_level_list(location=store.code) if lv.available >= 2]
     damaged = rng.choice(on_shelf)
     stock_adjustment_create(
         location=store,
@@ -373,7 +371,7 @@ class _OrderBuilder:
         self,
         *,
         rng: random.Random,
-        users: dict[str, AbstractBaseUser],
+        users: dict[str, User],
         stores: list[Location],
         stocked: list[Product],
         unstocked: list[Product],

@@ -169,8 +169,7 @@ def incident_assignee_candidates(*, incident: Incident | None) -> QuerySet[Abstr
         if incident.location_id is not None:
             sees |= Q(location_assignments__location_id=incident.location_id)
         ids = ids.filter(sees)
-    ids = ids.values("pk")
-    return User.objects.filter(pk__in=ids).order_by(User.USERNAME_FIELD)
+    return User.objects.filter(pk__in=ids.values("pk")).order_by(User.USERNAME_FIELD)
 
 
 # --- links to an incident's subject -----------------------------------------------------------------
@@ -194,9 +193,10 @@ def _reverse(name: str, *args: Any) -> str | None:
 
 def incident_subject_label(incident: Incident) -> str:
     """`app_label.model`, without loading the subject; empty when the incident has none."""
-    if incident.subject_type_id is None:
+    content_type = incident.subject_type if incident.subject_type_id is not None else None
+    if content_type is None:
         return ""
-    return f"{incident.subject_type.app_label}.{incident.subject_type.model}"
+    return f"{content_type.app_label}.{content_type.model}"
 
 
 def incident_subject_url(incident: Incident) -> str | None:
@@ -207,7 +207,7 @@ def incident_subject_url(incident: Incident) -> str | None:
 
 def _stock_level_url(incident: Incident) -> str | None:
     url = _reverse("stock:levels:index")
-    return f"{url}?location={incident.location.code}" if url and incident.location_id else url
+    return f"{url}?location={incident.location.code}" if url and incident.location is not None else url
 
 
 # The portal pages that exist today; the owning apps may register their own instead.

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
@@ -21,6 +21,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from apps.accounts.scoping import user_can_see_location, user_location_ids
+from apps.core import types
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.models import (
     INCIDENT_OPEN,
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 
 OPEN_STATUSES = INCIDENT_OPEN
 ACT_PERMISSION = "core.act_on_incident"
-Actor = AbstractBaseUser | AnonymousUser | None
+Actor = types.Actor | None
 
 
 class IncidentInputRequired(DomainError):
@@ -132,8 +133,8 @@ def _count_occurrence(incident: Incident, *, details: dict[str, Any] | None, at:
 # --- acting on one incident -----------------------------------------------------------------------
 
 
-def _user(actor: Actor) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None  # type: ignore[return-value]
+def _user(actor: Actor) -> User | None:
+    return types.real_user(actor)
 
 
 def _visible(incident: Incident, actor: Actor) -> bool:
@@ -161,7 +162,7 @@ _TRACKED = ("status", "assignee", "acknowledged_at", "resolved_at", "resolution_
 
 def _snapshot(incident: Incident) -> dict[str, Any]:
     values = {name: getattr(incident, name) for name in _TRACKED if name != "assignee"}
-    values["assignee"] = incident.assignee.get_username() if incident.assignee_id else None
+    values["assignee"] = incident.assignee.get_username() if incident.assignee is not None else None
     return {name: _json(value) for name, value in values.items()}
 
 
@@ -254,7 +255,7 @@ def _transition(
     return incident
 
 
-def incident_assignee_allowed(*, incident: Incident, assignee: AbstractBaseUser) -> bool:
+def incident_assignee_allowed(*, incident: Incident, assignee: User) -> bool:
     """An assignee must be an active user who may act on incidents and can see this one's location."""
     return bool(
         assignee.is_active
@@ -263,7 +264,7 @@ def incident_assignee_allowed(*, incident: Incident, assignee: AbstractBaseUser)
     )
 
 
-def incident_assign(*, incident_id: int, assignee: AbstractBaseUser | None, actor: Actor, note: str = "") -> Incident:
+def incident_assign(*, incident_id: int, assignee: User | None, actor: Actor, note: str = "") -> Incident:
     """Give an open or acknowledged incident to someone (None: to nobody).
 
     Assigning the current assignee again changes nothing and writes nothing.
@@ -458,7 +459,7 @@ def incident_bulk(
     ids: Sequence[int],
     actor: Actor,
     note: str = "",
-    assignee: AbstractBaseUser | None = None,
+    assignee: User | None = None,
 ) -> list[BulkItemResult]:
     """Apply one action to many incidents, each in its own transaction; one result per id, in order.
 
@@ -492,9 +493,7 @@ def incident_bulk(
     return results
 
 
-def _bulk_one(
-    action: str, incident_id: int, *, actor: Actor, note: str, assignee: AbstractBaseUser | None
-) -> BulkItemResult:
+def _bulk_one(action: str, incident_id: int, *, actor: Actor, note: str, assignee: User | None) -> BulkItemResult:
     if action == "retry":
         result = incident_retry(incident_id=incident_id, actor=actor)
         return BulkItemResult(

@@ -272,7 +272,7 @@ class ActionForm(forms.Form):
 
 
 def _form_errors(form: forms.Form) -> str:
-    return "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+    return "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
 
 
 class IncidentActionView(View):
@@ -301,7 +301,7 @@ class IncidentActionView(View):
                 incident = services.incident_assign(
                     incident_id=pk, assignee=form.cleaned_data["assignee"], actor=user, note=note
                 )
-                who = incident.assignee.get_username() if incident.assignee_id else "nobody"
+                who = incident.assignee.get_username() if incident.assignee is not None else "nobody"
                 messages.success(request, f"Incident #{pk} is assigned to {who}.")
             elif action == "retry":
                 result = services.incident_retry(incident_id=pk, actor=user)
@@ -327,7 +327,8 @@ class IncidentActionView(View):
 
 
 class BulkForm(ActionForm):
-    action = forms.ChoiceField(choices=[(a, ACTION_LABELS[a]) for a in services.BULK_ACTIONS])
+    # A form field named like ActionForm's attribute: the form metaclass turns it into a declared field.
+    action = forms.ChoiceField(choices=[(a, ACTION_LABELS[a]) for a in services.BULK_ACTIONS])  # type: ignore[assignment]
 
     def __init__(self, data: Any) -> None:
         super().__init__(data, action=data.get("action", ""))

@@ -1,5 +1,7 @@
 """Return (RMA) models. Transitions only check guards and set fields; apps.returns.services does the rest."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,11 +14,11 @@ from apps.returns.states import Band, Disposition, RefundApproval, ReturnReason,
 S = ReturnStatus
 
 
-def _refund_cleared(ret: "Return") -> bool:
+def _refund_cleared(ret: Any) -> bool:  # FSM conditions are called with the Return
     return ret.refund_approval in (RefundApproval.NOT_REQUIRED, RefundApproval.APPROVED)
 
 
-def _closable(ret: "Return") -> bool:
+def _closable(ret: Any) -> bool:
     # An inspected return whose refund was refused ends without a refund.
     return ret.status == S.REFUNDED or ret.refund_approval == RefundApproval.REJECTED
 

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -21,6 +20,7 @@ from django_fsm import can_proceed
 from apps.catalog.models import Location, Product
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
+from apps.core.types import Actor, real_user
 from apps.orders.models import Order
 from apps.returns import scoring, selectors
 from apps.returns.events import return_event
@@ -33,7 +33,7 @@ SUBJECT_REFUND = "returns.refund"
 S = ReturnStatus
 CENT = Decimal("0.01")
 # Goods that leave again after arriving: posted in (RETURN) and out (this kind) so the ledger shows both.
-_OUTBOUND_KIND = {
+_OUTBOUND_KIND: dict[str, str] = {
     Disposition.WRITE_OFF: MovementKind.WRITE_OFF,
     Disposition.RETURN_TO_VENDOR: MovementKind.RETURN_TO_VENDOR,
 }
@@ -53,16 +53,12 @@ class InspectionInput:
     note: str = ""
 
 
-def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None
-
-
 def _history(ret: Return, from_status: str, actor: Any, reason: str, at=None) -> ReturnHistory:
     return ReturnHistory(
         ret=ret,
         from_status=from_status,
         to_status=ret.status,
-        actor=_actor(actor),
+        actor=real_user(actor),
         reason=reason[:500],
         at=at or timezone.now(),
     )
@@ -88,7 +84,7 @@ def return_create(
     channel: str,
     reason: str,
     lines: Sequence[ReturnLineInput],
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     note: str = "",
     location: Location | None = None,
 ) -> Return:
@@ -148,7 +144,7 @@ def return_create(
             risk_band=card.band,
             risk_inputs=inputs,
             risk_reasons=card.reasons,
-            created_by=_actor(actor),
+            created_by=real_user(actor),
             created_at=now,
             updated_at=now,
         )
@@ -179,7 +175,7 @@ def return_create(
         return ret
 
 
-def _decide(*, return_id: int, actor: AbstractBaseUser, comment: str, approve: bool) -> Return:
+def _decide(*, return_id: int, actor: Actor, comment: str, approve: bool) -> Return:
     if not comment.strip():
         raise DomainError("A review decision needs a comment", code="comment_required")
     with transaction.atomic():
@@ -193,7 +189,7 @@ def _decide(*, return_id: int, actor: AbstractBaseUser, comment: str, approve: b
         method()
         now = timezone.now()
         ret.decision = "authorize" if approve else "reject"
-        ret.decided_by = _actor(actor)
+        ret.decided_by = real_user(actor)
         ret.decision_comment = comment[:500]
         ret.decided_at = ret.updated_at = now
         ret.save()
@@ -209,17 +205,17 @@ def _decide(*, return_id: int, actor: AbstractBaseUser, comment: str, approve: b
         return ret
 
 
-def return_authorize(*, return_id: int, actor: AbstractBaseUser, comment: str) -> Return:
+def return_authorize(*, return_id: int, actor: Actor, comment: str) -> Return:
     """A reviewer authorizes a return held for review; the decision (actor, comment) overrides the band."""
     return _decide(return_id=return_id, actor=actor, comment=comment, approve=True)
 
 
-def return_reject(*, return_id: int, actor: AbstractBaseUser, comment: str) -> Return:
+def return_reject(*, return_id: int, actor: Actor, comment: str) -> Return:
     """A reviewer rejects a return held for review; its quantities become returnable again."""
     return _decide(return_id=return_id, actor=actor, comment=comment, approve=False)
 
 
-def return_receive(*, return_id: int, location: Location, actor: AbstractBaseUser | None) -> Return:
+def return_receive(*, return_id: int, location: Location, actor: Actor | None) -> Return:
     """The goods arrived at a store or warehouse. No stock moves until inspection decides what they are."""
     if not location.active:
         raise DomainError(f"Location {location.code} is not active", code="location_inactive")
@@ -261,7 +257,7 @@ def _refund_evaluation(ret: Return):
     """The approval policy on the amount; a return the scorecard did not auto-authorize needs at least level 1."""
     from apps.approvals.services import Evaluation, approval_evaluate
 
-    evaluation = approval_evaluate(subject_type=SUBJECT_REFUND, metrics={"amount": ret.refund_amount})
+    evaluation = approval_evaluate(subject_type=SUBJECT_REFUND, metrics={"amount": ret.refund_amount or Decimal("0")})
     if evaluation.required or ret.risk_band == Band.AUTO_AUTHORIZE or evaluation.policy is None:
         return evaluation
     first = evaluation.policy.levels.select_related("group").order_by("level").first()
@@ -273,7 +269,7 @@ def _refund_evaluation(ret: Return):
         "threshold": str(first.threshold),
         "permission": first.permission,
         "group_id": first.group_id,
-        "group_name": first.group.name if first.group_id else "",
+        "group_name": first.group.name if first.group is not None else "",
         "sla_hours": first.sla_hours,
     }
     return Evaluation(
@@ -285,7 +281,7 @@ def _refund_evaluation(ret: Return):
     )
 
 
-def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: AbstractBaseUser) -> Return:
+def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: Actor) -> Return:
     """Decide each received unit's fate, post its stock effect, compute the refund and start it (or its approval).
 
     Every returned unit must be inspected exactly once. Stock (at the receiving location, kind RETURN):
@@ -325,7 +321,7 @@ def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: A
                     quantity=i.quantity,
                     disposition=i.disposition,
                     note=i.note[:500],
-                    inspected_by=_actor(actor),
+                    inspected_by=real_user(actor),
                     at=now,
                 )
                 for i in lines
@@ -341,13 +337,15 @@ def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: A
             if i.disposition in _OUTBOUND_KIND:
                 leaving[_OUTBOUND_KIND[i.disposition]].append((product, -i.quantity))
         location = ret.location
+        if location is None:  # receive() sets it; a received return always has one
+            raise InvalidTransition(f"Return {ret.number} has no receiving location", extra={"status": ret.status})
         if arriving:
             stock_post_movements(
                 location=location,
                 changes=arriving,
                 kind=MovementKind.RETURN,
                 reference=f"{ret.number} return",
-                actor=_actor(actor),
+                actor=real_user(actor),
             )
         for kind, changes in sorted(leaving.items()):
             stock_post_movements(
@@ -355,7 +353,7 @@ def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: A
                 changes=changes,
                 kind=kind,
                 reference=f"{ret.number} {kind.replace('_', ' ')}",
-                actor=_actor(actor),
+                actor=real_user(actor),
             )
         ret.inspect()
         _refund(ret, ret_lines)
@@ -467,7 +465,7 @@ def return_refund_apply_rejection(decided: Any) -> Return:
         return ret
 
 
-def return_confirm_refund(*, return_id: int, payment_reference: str, actor: AbstractBaseUser | None) -> Return:
+def return_confirm_refund(*, return_id: int, payment_reference: str, actor: Actor | None) -> Return:
     """The payment provider paid the refund: record its reference."""
     if not payment_reference.strip():
         raise DomainError("A payment reference is required", code="payment_reference_required")
@@ -482,7 +480,7 @@ def return_confirm_refund(*, return_id: int, payment_reference: str, actor: Abst
         return ret
 
 
-def return_close(*, return_id: int, actor: AbstractBaseUser | None, reason: str = "") -> Return:
+def return_close(*, return_id: int, actor: Actor | None, reason: str = "") -> Return:
     with transaction.atomic():
         ret = _lock(return_id)
         _check(ret, ret.close, "close")

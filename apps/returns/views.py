@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.views import View
@@ -68,7 +69,7 @@ class ReturnDeskView(TemplateView):
     template_name = "returns/desk.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not (request.user.has_perm(DESK_PERMISSION) and request.user.has_perm(RECEIVE_PERMISSION)):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -102,7 +103,8 @@ class ReturnDeskView(TemplateView):
             messages.error(request, "Choose an order and a location you work at.")
             return HttpResponseRedirect(desk_url)
         lines, inspections = [], []
-        for key, value in request.POST.items():
+        for key in request.POST:
+            value = request.POST.get(key) or ""
             if not key.startswith("qty_") or not value.strip():
                 continue
             sku = key.removeprefix("qty_")

@@ -1,6 +1,6 @@
 """Staff UI forms for inventory control: an adjustment or a cycle count with rows of lines."""
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -29,7 +29,10 @@ class _LinesForm(forms.Form):
 
     def __init__(self, *args: Any, location_ids: list[int] | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].choices = [("", "Choose a location…"), *_location_choices(location_ids)]
+        cast(forms.ChoiceField, self.fields["location"]).choices = [
+            ("", "Choose a location…"),
+            *_location_choices(location_ids),
+        ]
         for n in range(LINE_ROWS):
             self.fields[f"sku_{n}"] = forms.CharField(max_length=64, required=False, label=f"SKU {n + 1}")
             self.fields[f"{self.quantity_field}_{n}"] = forms.IntegerField(
@@ -41,7 +44,7 @@ class _LinesForm(forms.Form):
         return [(self[f"sku_{n}"], self[f"{self.quantity_field}_{n}"]) for n in range(LINE_ROWS)]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         entered = []
         for n in range(LINE_ROWS):
             sku = (data.get(f"sku_{n}") or "").strip()
@@ -64,7 +67,8 @@ class _LinesForm(forms.Form):
                 self.add_error(f"sku_{n}", f"Unknown SKU {sku}.")
             elif skus.count(sku) > 1:
                 self.add_error(f"sku_{n}", f"{sku} appears more than once.")
-        self.lines = [(products.get(sku), quantity, n) for n, sku, quantity in entered]
+        # Rows with an unknown SKU made the form invalid above; line_inputs() is only used when it is valid.
+        self.lines = [(products[sku], quantity, n) for n, sku, quantity in entered if sku in products]
         return data
 
 
@@ -75,7 +79,7 @@ class AdjustmentForm(_LinesForm):
     reason = forms.ChoiceField(choices=[("", "Choose a reason…"), *AdjustmentReason.choices])
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for _, quantity, n in getattr(self, "lines", []):
             if quantity == 0:
                 self.add_error(f"delta_{n}", "A change of zero changes nothing.")
@@ -90,7 +94,7 @@ class CountForm(_LinesForm):
     quantity_label = "Counted"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         for _, quantity, n in getattr(self, "lines", []):
             if quantity < 0:
                 self.add_error(f"counted_{n}", "A count cannot be negative.")
@@ -111,11 +115,11 @@ class TransferForm(_LinesForm):
     def __init__(self, *args: Any, location_ids: list[int] | None, **kwargs: Any) -> None:
         super().__init__(*args, location_ids=None, **kwargs)
         everywhere = _location_choices(None)
-        self.fields["location"].choices = [("", "Choose the source…"), *everywhere]
-        self.fields["destination"].choices = [("", "Choose the destination…"), *everywhere]
+        cast(forms.ChoiceField, self.fields["location"]).choices = [("", "Choose the source…"), *everywhere]
+        cast(forms.ChoiceField, self.fields["destination"]).choices = [("", "Choose the destination…"), *everywhere]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if data.get("location") and data.get("location") == data.get("destination"):
             self.add_error("destination", "Source and destination must differ.")
         for _, quantity, n in getattr(self, "lines", []):

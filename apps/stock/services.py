@@ -13,17 +13,17 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
 from apps.catalog.models import Location, LocationKind, Product
-from apps.core.errors import DomainError, InvalidTransition, NotFound
+from apps.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from apps.core.locks import job_lock
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
+from apps.core.types import Actor, real_user
 from apps.stock.models import (
     AdjustmentReason,
     AdjustmentStatus,
@@ -95,7 +95,7 @@ def _apply_level_deltas(deltas: dict[int, tuple[int, int]]) -> None:
         return
     rows = sorted(deltas.items())
     values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    params: list[object] = [x for pk, (d_on_hand, d_reserved) in rows for x in (pk, d_on_hand, d_reserved)]
+    params: list[Any] = [x for pk, (d_on_hand, d_reserved) in rows for x in (pk, d_on_hand, d_reserved)]
     table = StockLevel._meta.db_table
     # A CTE with named columns and UPDATE … FROM work on PostgreSQL and on SQLite ≥ 3.33 (embedded demo).
     sql = (
@@ -112,7 +112,7 @@ def _movements_write(
     changes: Sequence[tuple[StockLevel, int]],
     kind: str,
     reference: str,
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     reserved_deltas: dict[int, int] | None = None,
 ) -> list[StockMovement]:
     """Append movements for (locked level, signed quantity) pairs and apply them to the levels.
@@ -163,7 +163,7 @@ def stock_receive(
     location: Location,
     reference: str,
     lines: Sequence[ReceiptLine],
-    actor: AbstractBaseUser | None = None,
+    actor: Actor | None = None,
     kind: str = MovementKind.RECEIPT,
     source: str = "manual",
     source_id: int | None = None,
@@ -230,7 +230,7 @@ def stock_post_movements(
     changes: Sequence[tuple[Product, int]],
     kind: str,
     reference: str,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor | None = None,
 ) -> list[StockMovement]:
     """Apply signed on_hand changes at one location (adjustments, counts, transfers, returns).
 
@@ -334,7 +334,7 @@ def stock_release(*, demand_type: str, demand_id: int) -> int:
 
 
 def stock_consume(
-    *, demand_type: str, demand_id: int, kind: str, reference: str, actor: AbstractBaseUser | None = None
+    *, demand_type: str, demand_id: int, kind: str, reference: str, actor: Actor | None = None
 ) -> list[StockMovement]:
     """Turn a demand's reservations into stock leaving: on_hand and reserved fall together."""
     with transaction.atomic():
@@ -429,10 +429,6 @@ class CountLineInput:
     counted: int
 
 
-def _real_user(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None
-
-
 def _adjustment_event(adjustment: StockAdjustment, name: str, **extra: Any) -> Event:
     payload = {
         "adjustment_id": adjustment.pk,
@@ -454,13 +450,13 @@ def _adjustment_lines_payload(lines: Sequence[StockAdjustmentLine]) -> list[dict
 
 
 def _adjustment_history(
-    adjustment: StockAdjustment, from_status: str, actor: AbstractBaseUser | None, reason: str, at: datetime
+    adjustment: StockAdjustment, from_status: str, actor: Actor | None, reason: str, at: datetime
 ) -> StockAdjustmentHistory:
     return StockAdjustmentHistory(
         adjustment=adjustment,
         from_status=from_status,
         to_status=adjustment.status,
-        actor=_real_user(actor),
+        actor=real_user(actor),
         reason=reason[:500],
         at=at,
     )
@@ -472,7 +468,7 @@ def _adjustment_post_movements(adjustment: StockAdjustment, lines: Sequence[Stoc
         changes=[(line.product, line.quantity_delta) for line in lines],
         kind=MovementKind.ADJUSTMENT,
         reference=f"{adjustment.number} {adjustment.get_reason_display().lower()}",
-        actor=_real_user(actor),
+        actor=real_user(actor),
     )
 
 
@@ -491,7 +487,7 @@ def stock_adjustment_create(
     location: Location,
     reason: str,
     lines: Sequence[AdjustmentLineInput],
-    requested_by: AbstractBaseUser,
+    requested_by: Actor,
     note: str = "",
     count: CycleCount | None = None,
 ) -> StockAdjustment:
@@ -539,7 +535,7 @@ def _adjustment_submit(
     adjustment: StockAdjustment,
     lines: Sequence[StockAdjustmentLine],
     *,
-    actor: AbstractBaseUser,
+    actor: Actor,
     at: datetime,
     history: list[StockAdjustmentHistory],
 ) -> None:
@@ -659,7 +655,7 @@ def stock_adjustment_apply_approval(decided: Any) -> StockAdjustment:
     return adjustment
 
 
-def stock_adjustment_withdraw(*, adjustment_id: int, actor: AbstractBaseUser, reason: str = "") -> StockAdjustment:
+def stock_adjustment_withdraw(*, adjustment_id: int, actor: Actor, reason: str = "") -> StockAdjustment:
     """The requester takes back an adjustment waiting for approval: it ends withdrawn, stock untouched,
     and its approval request ends withdrawn (only the requester or a manager of approvals)."""
     from apps.approvals.services import approval_request_withdraw
@@ -720,7 +716,7 @@ def stock_count_submit(
     *,
     location: Location,
     lines: Sequence[CountLineInput],
-    counted_by: AbstractBaseUser,
+    counted_by: Actor,
     note: str = "",
 ) -> CycleCount:
     """Record a cycle count against on_hand at this moment (the levels are locked while it is read) and
@@ -729,10 +725,13 @@ def stock_count_submit(
     _check_lines([ln.product for ln in lines], "count")
     if any(ln.counted < 0 for ln in lines):
         raise DomainError("A counted quantity cannot be negative", code="negative_count")
+    counter = real_user(counted_by)
+    if counter is None:
+        raise PermissionDenied("A count is recorded by a signed-in user")
     with transaction.atomic():
         levels = _levels_ensure_locked(location_id=location.pk, product_ids=[ln.product.pk for ln in lines])
         count = CycleCount.objects.create(
-            location=location, counted_by=counted_by, note=note.strip()[:500], created_at=timezone.now()
+            location=location, counted_by=counter, note=note.strip()[:500], created_at=timezone.now()
         )
         rows = CycleCountLine.objects.bulk_create(
             [
@@ -826,13 +825,13 @@ def _transfer_event(transfer: StockTransfer, name: str, **extra: Any) -> Event:
 
 
 def _transfer_history(
-    transfer: StockTransfer, from_status: str, actor: AbstractBaseUser | None, reason: str, at: datetime
+    transfer: StockTransfer, from_status: str, actor: Actor | None, reason: str, at: datetime
 ) -> StockTransferHistory:
     return StockTransferHistory(
         transfer=transfer,
         from_status=from_status,
         to_status=transfer.status,
-        actor=_real_user(actor),
+        actor=real_user(actor),
         reason=reason[:500],
         at=at,
     )
@@ -843,7 +842,7 @@ def stock_transfer_create(
     source: Location,
     destination: Location,
     lines: Sequence[TransferLineInput],
-    requested_by: AbstractBaseUser | None,
+    requested_by: Actor | None,
     note: str = "",
     proposed: bool = False,
 ) -> StockTransfer:
@@ -864,7 +863,7 @@ def stock_transfer_create(
             proposed=proposed,
             currency=settings.COMPANY_CURRENCY,
             value=sum((ln.product.cost * ln.quantity for ln in lines), Decimal("0.00")).quantize(Decimal("0.01")),
-            requested_by=_real_user(requested_by),
+            requested_by=real_user(requested_by),
             created_at=now,
             updated_at=now,
         )
@@ -964,7 +963,7 @@ def _transfer_approval_reasons(transfer: StockTransfer, lines: Sequence[StockTra
     return reasons
 
 
-def stock_transfer_submit(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+def stock_transfer_submit(*, transfer_id: int, actor: Actor) -> StockTransfer:
     """Submit a requested transfer. Within the approval policy it is approved at once and reserved at the
     source (all-or-nothing: a shortfall raises `insufficient_stock` and nothing is written); otherwise it
     waits in `pending_approval` with an approval process started."""
@@ -1061,7 +1060,7 @@ def stock_transfer_apply_rejection(decided: Any) -> StockTransfer:
     return transfer
 
 
-def stock_transfer_pick(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+def stock_transfer_pick(*, transfer_id: int, actor: Actor) -> StockTransfer:
     """The source starts picking an approved transfer (status only; the reservation stands)."""
     with transaction.atomic():
         transfer = _transfer_lock(transfer_id)
@@ -1083,7 +1082,7 @@ def _transfer_lines_payload(transfer: StockTransfer) -> list[dict]:
     ]
 
 
-def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> StockTransfer:
+def stock_transfer_dispatch(*, transfer_id: int, actor: Actor) -> StockTransfer:
     """Stock leaves the source: TRANSFER_OUT movements consume the reservation (on_hand and reserved fall
     together) and every line's quantity becomes `dispatched`, i.e. in transit to the destination."""
     with transaction.atomic():
@@ -1095,7 +1094,7 @@ def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> Sto
             demand_id=transfer.pk,
             kind=MovementKind.TRANSFER_OUT,
             reference=f"{transfer.number} to {transfer.destination.code}",
-            actor=_real_user(actor),
+            actor=real_user(actor),
         )
         StockTransferLine.objects.filter(transfer=transfer).update(dispatched=F("quantity"))
         now = timezone.now()
@@ -1107,9 +1106,7 @@ def stock_transfer_dispatch(*, transfer_id: int, actor: AbstractBaseUser) -> Sto
     return transfer
 
 
-def stock_transfer_receive(
-    *, transfer_id: int, actor: AbstractBaseUser, received: dict[int, int] | None = None
-) -> StockTransfer:
+def stock_transfer_receive(*, transfer_id: int, actor: Actor, received: dict[int, int] | None = None) -> StockTransfer:
     """The destination takes the goods in: TRANSFER_IN movements (so backorders can allocate via
     `stock.movements.posted`) and the transit clears. `received` (product id → quantity, default: as
     dispatched) may be short; any difference becomes one `stock.transfer_discrepancy` incident."""
@@ -1136,7 +1133,7 @@ def stock_transfer_receive(
                 changes=changes,
                 kind=MovementKind.TRANSFER_IN,
                 reference=f"{transfer.number} from {transfer.source.code}",
-                actor=_real_user(actor),
+                actor=real_user(actor),
             )
         for ln in lines:
             ln.received = quantities[ln.product_id]
@@ -1145,7 +1142,7 @@ def stock_transfer_receive(
         transfer.receive()
         transfer.received_at = transfer.updated_at = now
         transfer.save()
-        differences = [
+        differences: list[dict[str, Any]] = [
             {
                 "sku": ln.product.sku,
                 "dispatched": ln.dispatched,
@@ -1177,7 +1174,7 @@ def stock_transfer_receive(
     return transfer
 
 
-def stock_transfer_withdraw(*, transfer_id: int, actor: AbstractBaseUser, reason: str = "") -> StockTransfer:
+def stock_transfer_withdraw(*, transfer_id: int, actor: Actor, reason: str = "") -> StockTransfer:
     """Take a transfer waiting for approval back to `requested` (nothing was reserved yet); its approval
     request ends withdrawn (only the requester or a manager of approvals). It can then be submitted
     again or cancelled."""
@@ -1199,7 +1196,7 @@ def stock_transfer_withdraw(*, transfer_id: int, actor: AbstractBaseUser, reason
     return transfer
 
 
-def stock_transfer_cancel(*, transfer_id: int, actor: AbstractBaseUser, reason: str = "") -> StockTransfer:
+def stock_transfer_cancel(*, transfer_id: int, actor: Actor, reason: str = "") -> StockTransfer:
     """Cancel a transfer before dispatch: its reservations at the source are released."""
     with transaction.atomic():
         transfer = _transfer_lock(transfer_id)
@@ -1215,7 +1212,7 @@ def stock_transfer_cancel(*, transfer_id: int, actor: AbstractBaseUser, reason: 
     return transfer
 
 
-def stock_transfer_proposals_accept(*, transfer_ids: Sequence[int], actor: AbstractBaseUser) -> list[dict]:
+def stock_transfer_proposals_accept(*, transfer_ids: Sequence[int], actor: Actor) -> list[dict]:
     """Submit several proposed transfers, each in its own transaction: one refusal does not stop the rest."""
     results = []
     for transfer_id in dict.fromkeys(transfer_ids):

@@ -15,7 +15,6 @@ from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.db.models import F, Sum
 from django.utils import timezone
@@ -28,6 +27,7 @@ from apps.core.locks import job_lock
 from apps.core.models import OwnerTeam
 from apps.core.outbox import Event, outbox_emit
 from apps.core.services import incident_raise
+from apps.core.types import Actor, real_user
 from apps.stock.services import ReceiptLine, stock_receive
 from apps.suppliers import events
 from apps.suppliers.models import (
@@ -52,11 +52,6 @@ SUBJECT_INVOICE_VARIANCE = "suppliers.invoice_variance"
 INCIDENT_PO_OVERDUE = "suppliers.purchase_order_overdue"
 INCIDENT_INVOICE_EXCEPTION = "suppliers.invoice_exception"
 HUNDRED = Decimal(100)
-
-
-def _real_user(actor: Any) -> Any:
-    """The user to record, or None for anonymous and system actors."""
-    return actor if actor is not None and actor.is_authenticated else None
 
 
 def _decided_by(decided: Any) -> str:
@@ -162,7 +157,7 @@ def _po_history(po: PurchaseOrder, from_status: str, actor: Any, reason: str, at
         purchase_order=po,
         from_status=from_status,
         to_status=po.status,
-        actor=_real_user(actor),
+        actor=real_user(actor),
         reason=reason[:500],
         at=at,
     )
@@ -192,7 +187,7 @@ def purchase_order_create(
     supplier: Supplier,
     location: Location,
     lines: Sequence[POLineInput],
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     note: str = "",
     order_date: date | None = None,
     proposed: bool = False,
@@ -229,7 +224,7 @@ def purchase_order_create(
             exchange_rate=rate,
             proposed=proposed,
             note=note[:500],
-            created_by=_real_user(actor),
+            created_by=real_user(actor),
         )
         rows = []
         for n, ln in enumerate(lines, start=1):
@@ -253,7 +248,7 @@ def purchase_order_create(
     return po
 
 
-def purchase_order_submit(*, po_id: int, actor: AbstractBaseUser) -> PurchaseOrder:
+def purchase_order_submit(*, po_id: int, actor: Actor) -> PurchaseOrder:
     """Submit a draft. The spend policy decides on the company-currency total: within the first band
     it is approved at once, otherwise it waits in `pending_approval` with an approval process."""
     from apps.approvals.services import approval_evaluate, approval_request_start
@@ -319,7 +314,7 @@ def purchase_order_apply_rejection(decided: Any) -> PurchaseOrder:
     return po
 
 
-def purchase_order_withdraw(*, po_id: int, actor: AbstractBaseUser, reason: str = "") -> PurchaseOrder:
+def purchase_order_withdraw(*, po_id: int, actor: Actor, reason: str = "") -> PurchaseOrder:
     """Take a PO pending approval back to draft (e.g. to correct a line): its approval request ends
     `withdrawn`. Only the requester or a manager of approvals may do it."""
     from apps.approvals.services import approval_request_withdraw
@@ -338,7 +333,7 @@ def purchase_order_withdraw(*, po_id: int, actor: AbstractBaseUser, reason: str 
     return po
 
 
-def purchase_order_send(*, po_id: int, actor: AbstractBaseUser) -> PurchaseOrder:
+def purchase_order_send(*, po_id: int, actor: Actor) -> PurchaseOrder:
     """Send an approved order: expected date = today + the supplier's lead time; emits
     `suppliers.purchase_order.sent` (the integration that mails or EDIs it listens to that)."""
     with transaction.atomic():
@@ -372,7 +367,7 @@ def purchase_order_send(*, po_id: int, actor: AbstractBaseUser) -> PurchaseOrder
     return po
 
 
-def purchase_order_cancel(*, po_id: int, actor: AbstractBaseUser, reason: str = "") -> PurchaseOrder:
+def purchase_order_cancel(*, po_id: int, actor: Actor, reason: str = "") -> PurchaseOrder:
     """Cancel an order nothing has been received against (draft, approved or sent)."""
     with transaction.atomic():
         po = _po_lock(po_id)
@@ -388,7 +383,7 @@ def purchase_order_cancel(*, po_id: int, actor: AbstractBaseUser, reason: str = 
     return po
 
 
-def purchase_order_close(*, po_id: int, actor: AbstractBaseUser, reason: str = "") -> PurchaseOrder:
+def purchase_order_close(*, po_id: int, actor: Actor, reason: str = "") -> PurchaseOrder:
     """Close a (partially) received order: what is still open is no longer expected."""
     with transaction.atomic():
         po = _po_lock(po_id)
@@ -414,7 +409,7 @@ def purchase_order_receive(
     *,
     po_id: int,
     lines: Sequence[ReceiveLineInput],
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     reference: str = "",
     received_on: date | None = None,
 ) -> GoodsReceipt:
@@ -470,7 +465,7 @@ def purchase_order_receive(
             location=po.location,
             reference=reference[:100],
             received_on=received_on,
-            actor=_real_user(actor),
+            actor=real_user(actor),
         )
         gr_lines = [
             GoodsReceiptLine(
@@ -581,7 +576,7 @@ def _invoice_history(invoice: SupplierInvoice, from_status: str, actor: Any, rea
         invoice=invoice,
         from_status=from_status,
         to_status=invoice.status,
-        actor=_real_user(actor),
+        actor=real_user(actor),
         reason=reason[:500],
         at=at,
     )
@@ -643,7 +638,7 @@ def supplier_invoice_create(
     number: str,
     invoice_date: date,
     lines: Sequence[InvoiceLineInput],
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     currency: str = "",
 ) -> SupplierInvoice:
     """Record a supplier invoice and three-way match it line by line (PO price within
@@ -692,7 +687,7 @@ def supplier_invoice_create(
                 total_company=(total * rate).quantize(CENT, rounding=ROUND_HALF_UP),
                 status=I.EXCEPTION if exceptions else I.MATCHED,
                 first_pass_matched=not exceptions,
-                created_by=_real_user(actor),
+                created_by=real_user(actor),
             )
             rows = [
                 SupplierInvoiceLine(
@@ -750,9 +745,7 @@ def _invoice_lock(invoice_id: int) -> SupplierInvoice:
     return invoice
 
 
-def supplier_invoice_request_acceptance(
-    *, invoice_id: int, actor: AbstractBaseUser, comment: str = ""
-) -> SupplierInvoice:
+def supplier_invoice_request_acceptance(*, invoice_id: int, actor: Actor, comment: str = "") -> SupplierInvoice:
     """Ask finance to accept an invoice's variances as billed: an approval process on the absolute
     variance in the company currency."""
     from apps.approvals.services import approval_evaluate, approval_request_start
@@ -832,7 +825,7 @@ def supplier_invoice_apply_rejection(decided: Any) -> SupplierInvoice:
     return invoice
 
 
-def supplier_invoice_dispute(*, invoice_id: int, actor: AbstractBaseUser, reason: str) -> SupplierInvoice:
+def supplier_invoice_dispute(*, invoice_id: int, actor: Actor, reason: str) -> SupplierInvoice:
     """Send an exception back to the supplier (a credit note or a corrected invoice is expected)."""
     with transaction.atomic():
         invoice = _invoice_lock(invoice_id)
@@ -885,7 +878,7 @@ def _round_order_quantity(need: int, *, moq: int, pack: int) -> int:
     return math.ceil(qty / pack) * pack
 
 
-def purchase_orders_propose(*, actor: AbstractBaseUser | None = None, today: date | None = None) -> list[PurchaseOrder]:
+def purchase_orders_propose(*, actor: Actor | None = None, today: date | None = None) -> list[PurchaseOrder]:
     """Draft purchase orders for every warehouse rule whose available + on-order stock is at or below
     its reorder point: order up to `order_up_to`, from the product's preferred supplier (else the
     cheapest active one), rounded to MOQ and pack size, one draft per supplier and location.

@@ -137,12 +137,13 @@ class IncidentDetailOutput(IncidentOutput):
 
     @extend_schema_field(IncidentEventOutput(many=True))
     def get_history(self, incident) -> list[dict]:
-        return IncidentEventOutput(self.context["history"], many=True).data
+        return list(IncidentEventOutput(self.context["history"], many=True).data)
 
 
 class IncidentAgingBucketOutput(serializers.Serializer):
     key = serializers.ChoiceField(choices=AGING_KEYS)
-    label = serializers.CharField()
+    # A declared field shadowing Field.label: the serializer metaclass moves it into _declared_fields.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
 
 

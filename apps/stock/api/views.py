@@ -31,7 +31,7 @@ class ReceiptLineInput(serializers.Serializer):
 class ReceiptInput(serializers.Serializer):
     location = serializers.CharField(max_length=32)
     reference = serializers.CharField(max_length=120, allow_blank=True, required=False, default="")
-    lines = ReceiptLineInput(many=True, allow_empty=False, max_length=1000)
+    lines = ReceiptLineInput(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
 
     def validate_location(self, code):
         location = location_get_by_code(code)
@@ -186,7 +186,7 @@ class StockAdjustmentInput(serializers.Serializer):
     location = serializers.CharField(max_length=32)
     reason = serializers.ChoiceField(choices=AdjustmentReason.choices)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    lines = StockAdjustmentLineInput(many=True, allow_empty=False, max_length=500)
+    lines = StockAdjustmentLineInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
 
     def validate_location(self, code):
         return _location_for(code)
@@ -407,7 +407,7 @@ class StockCountLineInput(serializers.Serializer):
 class StockCountInput(serializers.Serializer):
     location = serializers.CharField(max_length=32)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    lines = StockCountLineInput(many=True, allow_empty=False, max_length=1000)
+    lines = StockCountLineInput(many=True, allow_empty=False, max_length=1000)  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
 
     def validate_location(self, code):
         return _location_for(code)
@@ -501,10 +501,10 @@ class TransferLineInput(serializers.Serializer):
 
 
 class TransferInput(serializers.Serializer):
-    source = serializers.CharField(max_length=32)
+    source = serializers.CharField(max_length=32)  # type: ignore[assignment]  # a declared field, not Field.source
     destination = serializers.CharField(max_length=32)
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
-    lines = TransferLineInput(many=True, allow_empty=False, max_length=500)
+    lines = TransferLineInput(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
 
     def validate_source(self, code):
         return _location_for(code)
@@ -528,7 +528,7 @@ class TransferReceiveLineInput(serializers.Serializer):
 
 
 class TransferReceiveInput(serializers.Serializer):
-    lines = TransferReceiveLineInput(
+    lines = TransferReceiveLineInput(  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
         many=True, required=False, max_length=500, help_text="Received quantities; omitted lines arrive as dispatched"
     )
 
@@ -555,7 +555,7 @@ class TransferOutput(serializers.Serializer):
 
     id = serializers.IntegerField()
     number = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a declared field, not Field.source
     destination = serializers.CharField()
     status = serializers.CharField(help_text="One of: " + ", ".join(TransferStatus.values))
     proposed = serializers.BooleanField()
@@ -626,7 +626,7 @@ def transfer_detail(transfer) -> dict:
         {
             "from_status": h.from_status,
             "to_status": h.to_status,
-            "actor": h.actor.get_username() if h.actor_id else "system",
+            "actor": h.actor.get_username() if h.actor is not None else "system",
             "reason": h.reason,
             "at": _iso(h.at),
         }
