@@ -21,6 +21,13 @@ class JournalEntryViewset(ReadonlyModelViewset):
         return path("<int:pk>/", views.JournalEntryDetailView.as_view(viewset=self), name="detail")
 
     @property
+    def create_path(self):
+        return path("new/", views.ManualEntryCreateView.as_view(viewset=self), name="add")
+
+    def has_add_permission(self, user):
+        return user.has_perm("journal.add_journalentry")
+
+    @property
     def reverse_path(self):
         return path("<int:pk>/reverse/", views.JournalEntryReverseView.as_view(viewset=self), name="reverse")
 

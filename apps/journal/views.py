@@ -103,6 +103,12 @@ class JournalEntryListView(ListModelView):
     def queryset(self) -> QuerySet[JournalEntry]:
         return selectors.entry_list()
 
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["may_add"] = self.request.user.has_perm("journal.add_journalentry")
+        context["add_url"] = self.viewset.reverse("add")
+        return context
+
     def entry_number(self, entry: JournalEntry) -> str:
         return entry.number
 
@@ -297,3 +303,45 @@ class ReportsView(TemplateView):
     @staticmethod
     def viewset_entry_url(entry_id: int) -> str:
         return reverse("journal:ledger:detail", args=[entry_id])
+
+
+class ManualEntryCreateView(TemplateView):
+    """Finance writes a manual entry; it is saved as a draft and waits for another finance user's approval."""
+
+    template_name = "journal/manual_entry_form.html"
+    viewset: Any = None
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if not request.user.has_perm("journal.add_journalentry"):
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from apps.journal.forms import ManualEntryForm
+
+        return self.render_to_response(self._context(ManualEntryForm(initial={"date": timezone.localdate()})))
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        from apps.journal.forms import ManualEntryForm
+
+        form = ManualEntryForm(request.POST)
+        if form.is_valid():
+            try:
+                entry = services.manual_entry_create(
+                    day=form.entry_date,
+                    description=form.cleaned_data["description"],
+                    currency=form.currency,
+                    lines=form.cleaned_data["lines"],
+                    author=request.user,
+                )
+            except DomainError as error:
+                form.add_error(None, error.detail)
+            else:
+                messages.success(request, f"{entry.number} is saved as a draft; it posts when finance approves it.")
+                return HttpResponseRedirect(self.viewset.reverse("detail", args=[entry.pk]))
+        return self.render_to_response(self._context(form))
+
+    def _context(self, form: Any) -> dict[str, Any]:
+        return self.get_context_data(
+            form=form, list_url=self.viewset.reverse("index"), currency=settings.COMPANY_CURRENCY
+        )

@@ -2,6 +2,7 @@
 with CSV and beancount downloads, and who may see what."""
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
@@ -107,3 +108,60 @@ def test_reports_page_and_downloads(client, finance, entry):
     bean = client.get(f"/journal/reports/?period={key}&download=beancount")
     assert 'option "operating_currency" "USD"' in bean.content.decode()
     assert client.get("/journal/reports/?period=bogus").status_code == 200
+
+
+def test_finance_writes_a_manual_entry_in_the_portal_and_it_waits_for_approval(client, finance):
+    client.force_login(finance)
+    assert "New manual entry" in client.get("/journal/ledger/").content.decode()
+    form = {"date": timezone.localdate().isoformat(), "description": "Bank charges", "account_0": "6000",
+            "debit_0": "12.50", "account_1": "1000", "credit_1": "12.50", "memo_1": "statement 11"}  # fmt: skip
+    res = client.post("/journal/ledger/new/", form)
+    assert res.status_code == 302
+    entry = JournalEntry.objects.get(description="Bank charges")
+    assert res["Location"].endswith(f"/journal/ledger/{entry.pk}/")
+    assert (entry.status, entry.manual_approval, entry.created_by) == ("draft", "pending", finance)
+    assert "Pending approval" in client.get(res["Location"]).content.decode()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        pytest.param({"credit_1": "12.00"}, "does not balance", id="unbalanced"),
+        pytest.param({"account_1": ""}, "Choose the account", id="row-without-account"),
+        pytest.param({"account_1": "", "credit_1": ""}, "at least two lines", id="one-line"),
+    ],
+)
+def test_a_bad_manual_entry_form_is_shown_again_and_writes_nothing(client, finance, extra, message):
+    client.force_login(finance)
+    form = {"date": timezone.localdate().isoformat(), "description": "Bank charges", "account_0": "6000",
+            "debit_0": "12.50", "account_1": "1000", "credit_1": "12.50", **extra}  # fmt: skip
+    res = client.post("/journal/ledger/new/", form)
+    assert res.status_code == 200
+    assert message in res.content.decode()
+    assert not JournalEntry.objects.exists()
+
+
+def test_an_approver_may_not_write_manual_entries(client):
+    client.force_login(person("ava", "approver"))
+    assert client.get("/journal/ledger/new/").status_code == 403
+
+
+def test_the_approval_screens_describe_a_manual_entry_with_its_lines_and_a_link(finance):
+    from apps.journal import selectors, services
+    from apps.journal.services import Line
+
+    entry = services.manual_entry_create(
+        day=timezone.localdate(),
+        description="Bank charges",
+        currency="USD",
+        lines=[Line("6000", debit=Decimal("12.50")), Line("1000", credit=Decimal("12.50"))],
+        author=finance,
+    )
+    described = selectors.manual_entry_describe(str(entry.pk))
+    assert described.url == f"/journal/ledger/{entry.pk}/"
+    assert ("Author", "fin") in described.facts and ("Total", "12.50") in described.facts
+    assert [row[:3] for row in described.rows] == [
+        ["6000 Payment fees", "12.50", "0.00"],
+        ["1000 Bank", "0.00", "12.50"],
+    ]
+    assert selectors.manual_entry_describe("nope") is None
