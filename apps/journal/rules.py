@@ -72,6 +72,14 @@ def _revenue_account(channel: str) -> str:
     return REVENUE.get(channel, REVENUE["web"])
 
 
+def _costs(items: list[dict], location: str | None = None) -> CostBook:
+    """Lock the moving average cost rows of the payload lines (at `location`, or each line's own)."""
+    return CostBook(
+        ((it["product_id"], location or it["location"]) for it in items),
+        {it["product_id"]: it.get("sku", "") for it in items},
+    )
+
+
 def _post(event: OutboxEvent, *, source_type: str, source_id, description: str, currency: str, build, day=None):
     return entry_post(
         posting=Posting(
@@ -119,9 +127,7 @@ def post_sale(event: OutboxEvent) -> None:
             lines.append(Line(TAX, credit=tax, location=location, channel=channel))
         if shipping:
             lines.append(Line(SHIPPING, credit=shipping, channel=channel))
-        book = CostBook(
-            ((r["product_id"], r["location"]) for r in rows), {r["product_id"]: r.get("sku", "") for r in rows}
-        )
+        book = _costs(rows)
         company = settings.COMPANY_CURRENCY
         for row in rows:
             cost = book.issue(product_id=row["product_id"], location=row["location"], quantity=row["quantity"])
@@ -174,9 +180,7 @@ def post_receipt(event: OutboxEvent) -> None:
     credit_account = GRNI if from_po else OPENING_EQUITY
 
     def build() -> list[Line]:
-        book = CostBook(
-            ((ln["product_id"], location) for ln in lines_in), {ln["product_id"]: ln.get("sku", "") for ln in lines_in}
-        )
+        book = _costs(lines_in, location)
         lines = []
         for ln in lines_in:
             value = book.receive(
@@ -213,9 +217,7 @@ def post_return_inspection(event: OutboxEvent) -> None:
     channel = p.get("channel", "")
 
     def build() -> list[Line]:
-        book = CostBook(
-            ((u["product_id"], location) for u in units), {u["product_id"]: u.get("sku", "") for u in units}
-        )
+        book = _costs(units, location)
         lines = []
         for u in units:
             memo = f"{u['quantity']} × {u.get('sku', u['product_id'])} {u['disposition']}"
@@ -287,9 +289,7 @@ def post_adjustment(event: OutboxEvent) -> None:
         return
 
     def build() -> list[Line]:
-        book = CostBook(
-            ((ln["product_id"], location) for ln in changes), {ln["product_id"]: ln.get("sku", "") for ln in changes}
-        )
+        book = _costs(changes, location)
         lines = []
         for ln in changes:
             qty = ln["quantity_delta"]
@@ -324,9 +324,7 @@ def post_transfer_dispatch(event: OutboxEvent) -> None:
     source, destination = p["source"], p["destination"]
 
     def build() -> list[Line]:
-        book = CostBook(
-            ((ln["product_id"], source) for ln in moved), {ln["product_id"]: ln.get("sku", "") for ln in moved}
-        )
+        book = _costs(moved, source)
         lines = []
         for ln in moved:
             value = book.issue(product_id=ln["product_id"], location=source, quantity=ln["dispatched"])
@@ -360,9 +358,7 @@ def post_transfer_receipt(event: OutboxEvent) -> None:
 
     def build() -> list[Line]:
         in_transit = transit_value_by_product(transfer_id=p["transfer_id"])
-        book = CostBook(
-            ((ln["product_id"], destination) for ln in moved), {ln["product_id"]: ln.get("sku", "") for ln in moved}
-        )
+        book = _costs(moved, destination)
         lines = []
         for ln in moved:
             value = in_transit.get(ln["product_id"], ZERO)
