@@ -14,25 +14,26 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
+from apps.core.types import Actor
 from apps.journal import services
 from apps.journal.services import Line
 
 
-def _approve(entry_id: int, approver: AbstractBaseUser) -> None:
+def _approve(entry_id: int, approver: Actor) -> None:
     from apps.approvals import selectors as approval_selectors
     from apps.approvals import services as approvals
     from apps.approvals.models import ApprovalRequest
 
     request = ApprovalRequest.objects.get(subject_type=services.SUBJECT_MANUAL_ENTRY, subject_id=str(entry_id))
     task = approval_selectors.approval_request_open_task(request=request)
+    assert task is not None  # the request was started a moment ago
     approvals.approval_task_claim(task_id=task.pk, user=approver)
     approvals.approval_task_approve(task_id=task.pk, user=approver, comment="checked against the bank statement")
 
 
-def seed(*, author: AbstractBaseUser, approver: AbstractBaseUser, log: Callable[[str], None] = lambda m: None) -> None:
+def seed(*, author: Actor, approver: Actor, log: Callable[[str], None] = lambda m: None) -> None:
     """Book and close the prior month and leave one current-month entry waiting for approval."""
     today = timezone.localdate()
     prior_start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)

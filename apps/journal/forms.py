@@ -1,5 +1,6 @@
 """Staff UI form for a manual journal entry: a header and LINE_ROWS rows of lines (blank rows ignored)."""
 
+import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -34,7 +35,7 @@ class ManualEntryForm(forms.Form):
         ]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         lines: list[Line] = []
         for n in range(LINE_ROWS):
             account = data.get(f"account_{n}") or ""
@@ -62,7 +63,7 @@ class ManualEntryForm(forms.Form):
         return data
 
     @property
-    def entry_date(self) -> date:
+    def entry_date(self) -> datetime.date:
         return self.cleaned_data["date"]
 
     @property

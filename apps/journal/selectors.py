@@ -220,7 +220,7 @@ def transit_value_by_product(*, transfer_id: int) -> dict[int, Decimal]:
         .values("product_id")
         .annotate(debit=Sum("debit"), credit=Sum("credit"))
     )
-    return {r["product_id"]: (r["debit"] or ZERO) - (r["credit"] or ZERO) for r in rows}
+    return {r["product_id"]: (r["debit"] or ZERO) - (r["credit"] or ZERO) for r in rows if r["product_id"] is not None}
 
 
 def manual_entry_describe(subject_id: str):

@@ -13,7 +13,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -21,6 +20,7 @@ from django_fsm import can_proceed
 from apps.core.currency import currency_convert
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
+from apps.core.types import Actor, real_user
 from apps.journal.chart import SEEDED, chart_ensure
 from apps.journal.models import (
     Account,
@@ -120,7 +120,7 @@ def _period_lock(period_key: str) -> Period:
     return Period.objects.select_for_update().get(start=start)
 
 
-def period_close(*, period: str, hard: bool, actor: AbstractBaseUser) -> Period:
+def period_close(*, period: str, hard: bool, actor: Actor) -> Period:
     """Soft- or hard-close a month. Soft: only finance posts (manual entries); hard: nothing posts,
     late events go to the first open period. A month closes only after every earlier month."""
     with transaction.atomic():
@@ -145,7 +145,7 @@ def period_close(*, period: str, hard: bool, actor: AbstractBaseUser) -> Period:
         from_status = row.status
         method()
         row.changed_at = timezone.now()
-        row.changed_by = actor if actor.is_authenticated else None
+        row.changed_by = real_user(actor)
         row.save()
         outbox_emit(
             Event(
@@ -158,7 +158,7 @@ def period_close(*, period: str, hard: bool, actor: AbstractBaseUser) -> Period:
         return row
 
 
-def period_reopen(*, period: str, actor: AbstractBaseUser) -> Period:
+def period_reopen(*, period: str, actor: Actor) -> Period:
     """Reopen a soft-closed month (a hard close is final)."""
     with transaction.atomic():
         row = _period_lock(period)
@@ -168,7 +168,7 @@ def period_reopen(*, period: str, actor: AbstractBaseUser) -> Period:
             )
         row.reopen()
         row.changed_at = timezone.now()
-        row.changed_by = actor if actor.is_authenticated else None
+        row.changed_by = real_user(actor)
         row.save()
         return row
 
@@ -232,7 +232,7 @@ def _to_rows(entry: JournalEntry, lines: Sequence[Line], accounts: dict[str, Acc
     return rows
 
 
-def entry_post(*, posting: Posting, created_by: AbstractBaseUser | None = None) -> tuple[JournalEntry | None, bool]:
+def entry_post(*, posting: Posting, created_by: Actor | None = None) -> tuple[JournalEntry | None, bool]:
     """Post one entry for a source event, exactly once. Returns (entry, created).
 
     A second call with the same (source_type, source_id, event) returns the existing entry and
@@ -261,7 +261,7 @@ def entry_post(*, posting: Posting, created_by: AbstractBaseUser | None = None) 
                     outbox_event_id=posting.outbox_event_id,
                     original_date=original,
                     currency=posting.currency.upper(),
-                    created_by=created_by if created_by is not None and created_by.is_authenticated else None,
+                    created_by=real_user(created_by),
                 )
         except IntegrityError:
             return (
@@ -296,7 +296,7 @@ def _check_balanced(rows: Sequence[JournalLine]) -> None:
 
 
 # --- reversal ------------------------------------------------------------------------------------
-def entry_reverse(*, entry_id: int, actor: AbstractBaseUser | None, reason: str = "") -> JournalEntry:
+def entry_reverse(*, entry_id: int, actor: Actor | None, reason: str = "") -> JournalEntry:
     """Reverse a posted entry: a mirror entry dated today (or the first open period after a closed
     one), the original marked reversed. Returns the reversing entry."""
     with transaction.atomic():
@@ -321,7 +321,7 @@ def entry_reverse(*, entry_id: int, actor: AbstractBaseUser | None, reason: str 
             original_date=moved_from,
             currency=original.currency,
             reversal_of=original,
-            created_by=actor if actor is not None and actor.is_authenticated else None,
+            created_by=real_user(actor),
         )
         JournalLine.objects.bulk_create(
             [
@@ -353,7 +353,7 @@ def entry_reverse(*, entry_id: int, actor: AbstractBaseUser | None, reason: str 
                     "entry_id": original.pk,
                     "reversal_id": reversal.pk,
                     "date": day.isoformat(),
-                    "by": actor.get_username() if actor is not None and actor.is_authenticated else "system",
+                    "by": user.get_username() if (user := real_user(actor)) is not None else "system",
                 },
             )
         )
@@ -361,12 +361,13 @@ def entry_reverse(*, entry_id: int, actor: AbstractBaseUser | None, reason: str 
 
 
 # --- manual entries ------------------------------------------------------------------------------
-def _may_post_soft_closed(user: AbstractBaseUser | None) -> bool:
-    return bool(user is not None and user.is_authenticated and user.has_perm(PERM_POST_SOFT_CLOSED))
+def _may_post_soft_closed(user: Actor | None) -> bool:
+    real = real_user(user)
+    return bool(real is not None and real.has_perm(PERM_POST_SOFT_CLOSED))
 
 
 def manual_entry_create(
-    *, day: date, description: str, currency: str, lines: Sequence[Line], author: AbstractBaseUser
+    *, day: date, description: str, currency: str, lines: Sequence[Line], author: Actor
 ) -> JournalEntry:
     """A manual entry by finance: saved as a draft with its lines and sent to approval (approver ≠
     author, enforced by the approval engine). It posts when approved."""
@@ -389,7 +390,7 @@ def manual_entry_create(
             event="journal.manual_entry.created",
             currency=currency.upper(),
             manual_approval=ManualApproval.PENDING,
-            created_by=author,
+            created_by=real_user(author),
         )
         rows = _to_rows(entry, lines, _accounts(ln.account for ln in lines))
         _check_balanced(rows)

@@ -1,6 +1,7 @@
 """Journal API input and output serializers."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from rest_framework import serializers
@@ -8,7 +9,7 @@ from rest_framework import serializers
 from apps.journal.models import Account, EntryStatus, JournalEntry
 from apps.journal.services import Line
 
-MONEY = {"max_digits": 14, "decimal_places": 2}
+MONEY: dict[str, Any] = {"max_digits": 14, "decimal_places": 2}
 PERIOD_HELP = "A month, YYYY-MM"
 
 
@@ -72,7 +73,7 @@ def entry_representation(entry: JournalEntry) -> dict:
         "currency": entry.currency,
         "reversal_of": entry.reversal_of_id,
         "manual_approval": entry.manual_approval,
-        "created_by": entry.created_by.get_username() if entry.created_by_id else None,
+        "created_by": entry.created_by.get_username() if entry.created_by is not None else None,
         "posted_at": entry.posted_at,
         "total": sum((ln.debit for ln in lines), Decimal("0.00")),
         "lines": [
@@ -119,7 +120,7 @@ class ManualEntryInput(serializers.Serializer):
     date = serializers.DateField()
     description = serializers.CharField(max_length=300)
     currency = serializers.RegexField(r"^[A-Z]{3}$", required=False, help_text="Defaults to the company currency")
-    lines = JournalLineInput(many=True, min_length=2, max_length=200)
+    lines = serializers.ListField(child=JournalLineInput(), min_length=2, max_length=200)
 
     def validate(self, attrs):
         attrs.setdefault("currency", settings.COMPANY_CURRENCY)
@@ -190,5 +191,5 @@ def period_representation(period) -> dict:
         "end": period.end,
         "status": period.status,
         "changed_at": period.changed_at,
-        "changed_by": period.changed_by.get_username() if period.changed_by_id else None,
+        "changed_by": period.changed_by.get_username() if period.changed_by is not None else None,
     }
