@@ -8,6 +8,8 @@ last attempt, becomes an incident.
 """
 
 import logging
+import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -17,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from apps.core.db import bulk_insert
 from apps.core.models import Incident, OutboxDelivery, OutboxEvent, OutboxStatus
 
 if TYPE_CHECKING:
@@ -67,62 +70,117 @@ def outbox_emit(*events: Event) -> list[OutboxEvent]:
     ]
     if not rows:
         return rows
-    created = OutboxEvent.objects.bulk_create(rows)
+    bulk_insert(rows)
     transaction.on_commit(outbox_nudge)
-    return created
+    return rows
 
 
 NUDGE_KEY = "retailops:outbox:nudge-queued"
-NUDGE_KEY_TTL_MS = 2000
 _nudge_redis: Any = None
+_nudge_lock = threading.Lock()
+# Monotonic time until which every commit of this process is covered by a relay task that is
+# already queued and starts no earlier than that time (so it will read those commits' events).
+_nudge_covered_until = 0.0
 
 
 def _redis_for_nudges() -> Any:
-    """A Redis client on the broker, when the broker is Redis (else None: every nudge is sent)."""
+    """A Redis client on the broker, when the broker is Redis (else None: only the local gate)."""
     global _nudge_redis
     url = settings.CELERY_BROKER_URL
     if not url.startswith(("redis://", "rediss://")):
         return None
     if _nudge_redis is None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
-        _nudge_redis = redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+        # No retries: redis-py's default (3 with backoff) would hold a request for seconds while
+        # Redis is down; the periodic sweep is the retry.
+        _nudge_redis = redis.Redis.from_url(
+            url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+        )
     return _nudge_redis
 
 
 def outbox_nudge(countdown: float | None = None) -> bool:
-    """Ask a worker to relay now. Never raises: if the broker is down the periodic sweep catches up.
+    """Ask a worker to relay soon. Never raises: if the broker is down the periodic sweep catches up.
 
-    Nudges coalesce: while a relay task is queued and has not started, further commits need not
-    queue another one (the queued relay will see their events, because it clears the marker before
-    it reads). The marker expires after NUDGE_KEY_TTL_MS, so a lost task costs at most that delay.
+    With `countdown` (a retry's backoff) one task is queued for then. Otherwise nudges coalesce in
+    time, so a busy intake queues about one relay task per OUTBOX_NUDGE_INTERVAL in total instead
+    of one per commit (a task costs the worker more CPU than relaying a few hundred events):
+
+    - the first commit of an interval sets a Redis marker that expires after the interval, and
+      queues the relay with `countdown` = the interval, so it starts after the marker is gone;
+    - a commit that finds the marker set queues nothing: the queued relay starts after the marker
+      expires, i.e. after this commit, and reads its events. The process remembers until when
+      (PTTL), so further commits in that window do not even ask Redis.
+
+    An event therefore waits at most about one interval (0.1 s by default) plus the relay's own
+    time; a lost task or a broker outage is covered by the periodic sweep. Without Redis (the
+    embedded filesystem broker) the same gate is kept per process.
     """
     from apps.core.tasks import outbox_relay_task
 
-    marked = False
+    global _nudge_covered_until
+    if countdown is not None:
+        return _publish(outbox_relay_task, countdown)
+    interval = settings.OUTBOX_NUDGE_INTERVAL
+    now = time.monotonic()
+    if now < _nudge_covered_until:
+        return True
+    with _nudge_lock:
+        if now < _nudge_covered_until:
+            return True
+        marked = False
+        try:
+            client = _redis_for_nudges()
+            if client is not None:
+                pipe = client.pipeline(transaction=False)
+                pipe.set(NUDGE_KEY, b"1", nx=True, px=max(1, int(interval * 1000)))
+                pipe.pttl(NUDGE_KEY)
+                created, ttl_ms = pipe.execute()
+                if not created:
+                    # Another process queued the relay for when the marker expires (ttl < 0: it
+                    # just expired; the next commit asks again).
+                    _nudge_covered_until = now + max(ttl_ms, 0) / 1000
+                    return True
+                marked = True
+        except Exception:  # noqa: BLE001 - any broker failure must not reach the caller
+            logger.warning("outbox nudge failed; the periodic sweep will relay pending events", exc_info=True)
+            _nudge_covered_until = time.monotonic() + interval  # do not hammer a broker that is down
+            return False
+        if not _publish(outbox_relay_task, interval):
+            if marked:
+                _nudge_clear_marker()  # nothing was queued: the next commit must try again
+            _nudge_covered_until = time.monotonic() + interval
+            return False
+        _nudge_covered_until = now + interval
+        return True
+
+
+def _publish(task: Any, countdown: float) -> bool:
     try:
-        client = _redis_for_nudges() if countdown is None else None
-        if client is not None:
-            if not client.set(NUDGE_KEY, b"1", nx=True, px=NUDGE_KEY_TTL_MS):
-                return True  # a relay is already queued and will pick these events up
-            marked = True
-        outbox_relay_task.apply_async(countdown=countdown, retry=False)
+        task.apply_async(countdown=countdown, retry=False)
     except Exception:  # noqa: BLE001 - any broker failure must not reach the caller
         logger.warning("outbox nudge failed; the periodic sweep will relay pending events", exc_info=True)
-        if marked:
-            outbox_nudge_taken()  # nothing was queued: the next commit must try again
         return False
     return True
 
 
-def outbox_nudge_taken() -> None:
-    """Called by the relay task before it reads: commits from now on queue a new nudge."""
+def _nudge_clear_marker() -> None:
     try:
         client = _redis_for_nudges()
         if client is not None:
             client.delete(NUDGE_KEY)
-    except Exception:  # noqa: BLE001 - without the marker every commit simply nudges
+    except Exception:  # noqa: BLE001 - the marker expires by itself within one interval
         logger.warning("could not clear the outbox nudge marker", exc_info=True)
+
+
+def outbox_nudge_reset() -> None:
+    """Forget this process's nudge window and the shared marker (tests; after a fork)."""
+    global _nudge_covered_until
+    _nudge_covered_until = 0.0
+    _nudge_clear_marker()
 
 
 def _backoff(attempts: int) -> timedelta:

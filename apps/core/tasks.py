@@ -9,7 +9,6 @@ from django.db import OperationalError
 )
 def outbox_relay_task(self) -> int:
     """Deliver pending outbox events. Safe to run many times at once (rows are claimed)."""
-    from apps.core.outbox import outbox_nudge_taken, outbox_relay
+    from apps.core.outbox import outbox_relay
 
-    outbox_nudge_taken()
     return outbox_relay()

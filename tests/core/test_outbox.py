@@ -153,32 +153,65 @@ def test_events_no_handler_listens_to_are_delivered_in_bulk_and_never_touch_hand
     assert calls == []
 
 
-def test_nudges_coalesce_while_a_relay_is_queued_and_not_yet_started(monkeypatch):
+@pytest.fixture
+def published(monkeypatch, settings):
+    """Record relay tasks instead of queueing them; a fresh nudge window before and after."""
     from apps.core import tasks
 
-    published = []
-    monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", lambda **kw: published.append(kw))
-    outbox.outbox_nudge_taken()  # no relay queued
+    settings.OUTBOX_NUDGE_INTERVAL = 0.2
+    sent: list[dict] = []
+    monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", lambda **kw: sent.append(kw))
+    outbox.outbox_nudge_reset()
+    yield sent
+    outbox.outbox_nudge_reset()
+
+
+def test_nudges_coalesce_into_one_delayed_relay_per_interval(published):
     assert outbox.outbox_nudge() is True
     assert outbox.outbox_nudge() is True
-    assert len(published) == 1  # the second commit's events will be read by the queued relay
-    outbox.outbox_nudge_taken()  # the relay starts: it clears the marker before it reads
+    assert published == [{"countdown": 0.2, "retry": False}]  # it starts after both commits
+
+
+def test_a_commit_in_another_process_inside_the_interval_queues_nothing(published):
+    assert outbox.outbox_nudge() is True
+    outbox._nudge_covered_until = 0.0  # another process: it only shares the Redis marker
+    assert outbox.outbox_nudge() is True
+    assert len(published) == 1  # the queued relay starts after the marker expires, so after this commit
+
+
+def test_a_commit_after_the_interval_queues_the_next_relay(published):
+    assert outbox.outbox_nudge() is True
+    time.sleep(0.25)
     assert outbox.outbox_nudge() is True
     assert len(published) == 2
-    outbox.outbox_nudge_taken()
 
 
-def test_a_nudge_that_could_not_be_queued_does_not_block_the_next(monkeypatch):
+def test_a_retry_nudge_is_queued_for_its_backoff_regardless_of_the_window(published):
+    assert outbox.outbox_nudge() is True
+    assert outbox.outbox_nudge(countdown=8.0) is True
+    assert published[-1] == {"countdown": 8.0, "retry": False}
+
+
+def test_a_nudge_that_could_not_be_queued_does_not_block_the_next(monkeypatch, published):
     from apps.core import tasks
 
     def refuse(**kw):
         raise ConnectionError("broker down")
 
-    outbox.outbox_nudge_taken()
     monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", refuse)
     assert outbox.outbox_nudge() is False
-    published = []
+    assert outbox._redis_for_nudges().exists(outbox.NUDGE_KEY) == 0  # the marker was taken back
     monkeypatch.setattr(tasks.outbox_relay_task, "apply_async", lambda **kw: published.append(kw))
+    outbox._nudge_covered_until = 0.0  # past the back-off window
     assert outbox.outbox_nudge() is True
     assert len(published) == 1
-    outbox.outbox_nudge_taken()
+
+
+def test_a_nudge_fails_fast_and_backs_off_when_redis_is_down(monkeypatch, settings, published):
+    monkeypatch.setattr(outbox, "_nudge_redis", None)
+    monkeypatch.setattr(settings, "CELERY_BROKER_URL", "redis://127.0.0.1:1/0")  # nothing listens there
+    started = time.monotonic()
+    assert outbox.outbox_nudge() is False
+    assert outbox.outbox_nudge() is True  # inside the back-off window: no second connection attempt
+    assert time.monotonic() - started < 1.0
+    assert published == []
