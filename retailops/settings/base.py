@@ -135,7 +135,7 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("DATA_UPLOAD_MAX_MEMORY_SIZE", 
 REST_FRAMEWORK = {
     # Token first: a request without credentials gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "apps.core.api.authentication.CachedTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["apps.core.api.permissions.HasRequiredPerms"],
@@ -148,6 +148,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "apps.core.api.errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
+# A verified API token is remembered per process this long (apps/core/api/authentication.py); 0: off.
+API_TOKEN_CACHE_SECONDS = float(os.environ.get("API_TOKEN_CACHE_SECONDS", "10"))
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "RetailOps API",
@@ -212,6 +214,8 @@ COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD").upper()
 ORDER_REVIEW_THRESHOLD = Decimal(os.environ.get("ORDER_REVIEW_THRESHOLD", "5000.00"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BATCH_SIZE = 200
+# Commits nudge the relay at most once per this many seconds in total (see apps.core.outbox.outbox_nudge).
+OUTBOX_NUDGE_INTERVAL = float(os.environ.get("OUTBOX_NUDGE_INTERVAL", "0.1"))
 # How long an incident may wait in the exception queue, by severity: due_at = created_at + hours.
 INCIDENT_SLA_HOURS = {"critical": 4, "high": 24, "medium": 72, "low": 168}
 # Transfers worth more than this (Σ quantity × cost), or taking a source below its replenishment
