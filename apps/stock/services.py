@@ -19,6 +19,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from apps.catalog.models import Location, LocationKind, Product
+from apps.core.db import bulk_insert
 from apps.core.errors import DomainError, InvalidTransition, NotFound, PermissionDenied
 from apps.core.locks import job_lock
 from apps.core.outbox import Event, outbox_emit
@@ -287,20 +288,23 @@ def stock_reserve(*, allocations: Sequence[Allocation], demand_type: str, demand
     for pk, quantity in need.items():
         by_pk[pk].reserved += quantity
     now = timezone.now()
-    return Reservation.objects.bulk_create(
-        [
-            Reservation(
-                level=a.level,
-                product_id=a.level.product_id,
-                location_id=a.level.location_id,
-                demand_type=demand_type,
-                demand_id=demand_id,
-                line_id=a.line_id,
-                quantity=a.quantity,
-                created_at=now,
-            )
-            for a in allocations
-        ]
+    # bulk_insert: one INSERT without the ORM's per-call compilation (every order intake runs this).
+    return list(
+        bulk_insert(
+            [
+                Reservation(
+                    level=a.level,
+                    product_id=a.level.product_id,
+                    location_id=a.level.location_id,
+                    demand_type=demand_type,
+                    demand_id=demand_id,
+                    line_id=a.line_id,
+                    quantity=a.quantity,
+                    created_at=now,
+                )
+                for a in allocations
+            ]
+        )
     )
 
 

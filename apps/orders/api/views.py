@@ -9,6 +9,7 @@ from apps.accounts.scoping import user_location_ids
 from apps.catalog.models import Channel
 from apps.core.api.schema import error_responses
 from apps.orders import selectors, services
+from apps.orders.api.intake import order_input_from
 from apps.orders.api.serializers import (
     OrderCreateInput,
     OrderHistoryOutput,
@@ -71,9 +72,7 @@ class OrderListCreateApi(APIView):
         },
     )
     def post(self, request):
-        data = OrderCreateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        order, created = services.order_create(data=data.to_order_input(), actor=request.user)
+        order, created = services.order_create(data=order_input_from(request.data), actor=request.user)
         if not created:
             selectors.orders_with_lines([order])
         return Response(order_representation(order), status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
