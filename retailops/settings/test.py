@@ -26,3 +26,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 # The test client and live_server serve static files themselves; WhiteNoise would only warn that
 # there is no collected static root.
 MIDDLEWARE = [m for m in MIDDLEWARE if not m.startswith("whitenoise")]  # noqa: F405
+# Query-count budgets compare requests with each other, so every request reads its token here;
+# tests/core/test_token_cache.py turns the cache on to test it.
+API_TOKEN_CACHE_SECONDS = 0
