@@ -14,6 +14,7 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+DATABASES["default"]["OPTIONS"] = dict(POSTGRES_OPTIONS)  # noqa: F405 - the suite runs what production runs
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/13")
 CELERY_BROKER_URL = REDIS_URL
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 1, "socket_timeout": 2, "max_retries": 0}
