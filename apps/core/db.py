@@ -9,9 +9,35 @@ from django.db import connections, models, router
 M = TypeVar("M", bound=models.Model)
 
 
+# Field classes whose `pre_save` is a plain attribute read and whose `get_db_prep_save` returns a
+# value of the given Python type unchanged (exact classes only: a subclass may prepare differently).
+_AS_IS: dict[type[models.Field], type] = {
+    models.CharField: str,
+    models.TextField: str,
+    models.EmailField: str,
+    models.SlugField: str,
+    models.IntegerField: int,
+    models.BigIntegerField: int,
+    models.SmallIntegerField: int,
+    models.PositiveIntegerField: int,
+    models.PositiveBigIntegerField: int,
+    models.PositiveSmallIntegerField: int,
+    models.BooleanField: bool,
+}
+
+
 @cache
-def _insert_fields(model: type[models.Model]) -> tuple[models.Field, ...]:
-    return tuple(f for f in model._meta.concrete_fields if not f.primary_key or not f.auto_created)
+def _insert_fields(model: type[models.Model]) -> tuple[tuple[models.Field, str, type | None], ...]:
+    """(field, attname, the value type it passes through unprepared or None) per inserted column."""
+    fields = []
+    for f in model._meta.concrete_fields:
+        if f.primary_key and f.auto_created:
+            continue
+        as_is = _AS_IS.get(type(f))
+        if isinstance(f, models.ForeignKey) and type(f.target_field) in (models.AutoField, models.BigAutoField):
+            as_is = int
+        fields.append((f, f.attname, as_is))
+    return tuple(fields)
 
 
 def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
@@ -33,11 +59,17 @@ def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
     fields = _insert_fields(model)
     params: list[object] = []
     for obj in objs:
-        for f in fields:
+        for f, attname, as_is in fields:
+            if as_is is not None:
+                value = getattr(obj, attname)
+                # A value of the expected type (or NULL) would come out of get_db_prep_save unchanged.
+                if type(value) is as_is or (value is None and f.null):
+                    params.append(value)
+                    continue
             params.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) "
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f, _, _ in fields)}) "
         f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(model._meta.pk.column)}"
     )
     with connection.cursor() as cursor:

@@ -1,0 +1,83 @@
+"""bulk_insert writes exactly what bulk_create writes."""
+
+from decimal import Decimal
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.core.db import bulk_insert
+from apps.core.models import OutboxEvent
+from apps.orders.models import Order, OrderHistory
+
+pytestmark = pytest.mark.django_db
+
+COLUMNS = [f.attname for f in Order._meta.concrete_fields if not f.primary_key]
+
+
+NOW = timezone.now()
+
+
+def an_order(external_id: str, **overrides) -> Order:
+    now = NOW
+    fields = dict(
+        channel="web",
+        external_id=external_id,
+        request_hash="h" * 64,
+        customer_email="ann@example.com",
+        customer_name="Ann",
+        fulfillment_method="ship",
+        shipping_address={"line1": "1 Main St", "nested": {"a": [1, 2]}},
+        currency="USD",
+        total=Decimal("12.50"),
+        payment_amount=None,
+        created_at=now,
+        updated_at=now,
+    )
+    fields.update(overrides)
+    return Order(**fields)
+
+
+def stored(order_id: int) -> tuple:
+    return Order.objects.filter(pk=order_id).values_list(*COLUMNS).get()
+
+
+def test_the_rows_match_bulk_create_column_for_column(user):
+    by_orm = Order.objects.bulk_create([an_order("A", payment_amount=Decimal("12.5"))])[0]
+    ours = bulk_insert([an_order("B", payment_amount=Decimal("12.5"))])[0]
+    a, b = stored(by_orm.pk), stored(ours.pk)
+    assert a[:1] + a[2:] == b[:1] + b[2:]  # all but external_id
+    assert ours.pk > by_orm.pk and ours._state.adding is False
+
+
+def test_values_of_other_types_are_prepared_like_the_orm_prepares_them(user):
+    order = bulk_insert([an_order("C")])[0]
+    history = bulk_insert(
+        [
+            OrderHistory(order_id=order.pk, from_status="", to_status="received", actor_id=user.pk, reason="x"),
+            OrderHistory(order_id=str(order.pk), from_status="", to_status="allocated", actor=None, reason=7),
+        ]
+    )
+    assert list(OrderHistory.objects.order_by("id").values_list("pk", "order_id", "actor_id", "reason")) == [
+        (history[0].pk, order.pk, user.pk, "x"),
+        (history[1].pk, order.pk, None, "7"),
+    ]
+
+
+def test_json_is_stored_as_json_and_pks_come_back_in_order():
+    events = bulk_insert(
+        [OutboxEvent(name=f"e{i}", aggregate_type="t", aggregate_id=i, payload={"i": i}) for i in range(3)]
+    )
+    assert [(e.name, e.payload) for e in OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).order_by("id")] == [
+        ("e0", {"i": 0}),
+        ("e1", {"i": 1}),
+        ("e2", {"i": 2}),
+    ]
+    assert [e.pk for e in events] == sorted(e.pk for e in events)
+
+
+def test_a_constraint_violation_raises_the_django_error_and_writes_nothing():
+    bulk_insert([an_order("D")])
+    with pytest.raises(IntegrityError), transaction.atomic():
+        bulk_insert([an_order("E"), an_order("D")])
+    assert Order.objects.filter(external_id="E").count() == 0
