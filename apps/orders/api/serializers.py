@@ -71,9 +71,9 @@ class LineInputSerializer(serializers.Serializer):
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"))
 
 
+# The intake body (and its 400s). apps/orders/api/intake.py reads plainly valid bodies without it,
+# to the same result; a comment, not a docstring, so the public schema does not mention it.
 class OrderCreateInput(serializers.Serializer):
-    """The intake body. apps/orders/api/intake.py reads plainly valid bodies without it (same result)."""
-
     channel = serializers.ChoiceField(choices=Channel.choices)
     external_id = serializers.CharField(max_length=100)
     currency = serializers.RegexField(r"^[A-Z]{3}$", help_text="ISO 4217 code")
