@@ -2,7 +2,7 @@
 
 from collections.abc import Sequence
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from django.db import connections, models, router
 
@@ -57,7 +57,7 @@ def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
     connection = connections[alias]
     quote = connection.ops.quote_name
     fields = _insert_fields(model)
-    params: list[object] = []
+    params: list[Any] = []
     for obj in objs:
         for f, attname, as_is in fields:
             if as_is is not None:
@@ -69,8 +69,8 @@ def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
             params.append(f.get_db_prep_save(f.pre_save(obj, True), connection))
     row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f, _, _ in fields)}) "
-        f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(model._meta.pk.column)}"
+        f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(str(f.column)) for f, _, _ in fields)}) "
+        f"VALUES {', '.join([row] * len(objs))} RETURNING {quote(str(model._meta.pk.column))}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -215,8 +215,9 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: AbstractBaseUser
     now = timezone.now()
     skus = list(dict.fromkeys(ln.sku for ln in data.lines))
     review = data.total > settings.ORDER_REVIEW_THRESHOLD
-    if review:
-        products, levels = {p.sku: p for p in Product.objects.filter(sku__in=skus)}, []
+    levels: list[StockLevel] = []
+    if review:  # held orders reserve nothing: no stock to lock
+        products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
     else:
         products, levels = _stock_lock_by_sku(skus)
     unknown = [sku for sku in skus if sku not in products or not products[sku].active]
