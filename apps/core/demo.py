@@ -479,7 +479,7 @@ class _OrderBuilder:
                 stock = None
                 product = self.rng.choice(self.stocked)
             quantity = self.rng.choice([1, 1, 1, 2, 2, 3])
-            spent = sum((ln.product.price * ln.quantity for ln in lines), Decimal("0"))
+            spent = sum((ln.product.price * ln.quantity for ln in lines if ln.product is not None), Decimal("0"))
             if product.pk in skip or spent + product.price * quantity > budget:
                 continue
             if stock is not None:

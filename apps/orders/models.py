@@ -1,5 +1,7 @@
 """Order models. Transitions only check guards and set fields; apps.orders.services does the rest."""
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -12,11 +14,11 @@ from apps.orders.states import CANCELLABLE, FulfillmentMethod, OrderStatus
 S = OrderStatus
 
 
-def _is_ship(order: "Order") -> bool:
+def _is_ship(order: Any) -> bool:  # FSM conditions are called with the Order
     return order.fulfillment_method == FulfillmentMethod.SHIP
 
 
-def _is_pickup(order: "Order") -> bool:
+def _is_pickup(order: Any) -> bool:
     return order.fulfillment_method == FulfillmentMethod.PICKUP
 
 

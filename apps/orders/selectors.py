@@ -86,8 +86,9 @@ def orders_with_lines(orders: Sequence[Order]) -> Sequence[Order]:
     for r in reservations_for_demands(demand_type=DEMAND, demand_ids=ids):
         allocs[r.line_id].append(r)
     for order in orders:
-        order._prefetched_lines = lines_by_order[order.pk]  # type: ignore[attr-defined]
-        for line in order._prefetched_lines:
+        order_lines = lines_by_order[order.pk]
+        order._prefetched_lines = order_lines  # type: ignore[attr-defined]
+        for line in order_lines:
             line._allocations = allocs[line.pk]  # type: ignore[attr-defined]
     return orders
 

@@ -13,7 +13,6 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -22,6 +21,7 @@ from apps.catalog.models import Location, Product
 from apps.core.db import bulk_insert
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import outbox_emit
+from apps.core.types import Actor, real_user
 from apps.orders.events import order_event
 from apps.orders.models import Order, OrderHistory, OrderLine
 from apps.orders.routing import Demand, routing_policy
@@ -100,10 +100,6 @@ class UnknownSku(DomainError):
         super().__init__("The request has invalid fields.", extra={"fields": {"lines": [message]}})
 
 
-def _actor(actor: AbstractBaseUser | None) -> AbstractBaseUser | None:
-    return actor if actor is not None and actor.is_authenticated else None
-
-
 def _route(order: Order, lines: list[OrderLine]) -> list[Allocation] | None:
     """Lock the stock of the order's products and ask the routing policy where to take it from."""
     levels: list[StockLevel] = list(
@@ -128,7 +124,7 @@ def _route_levels(order: Order, lines: list[OrderLine], levels: list[StockLevel]
     return [Allocation(level=p.level, line_id=p.line_index, quantity=p.quantity) for p in picks]
 
 
-def order_create(*, data: OrderInput, actor: AbstractBaseUser | None = None) -> tuple[Order, bool]:
+def order_create(*, data: OrderInput, actor: Actor | None = None) -> tuple[Order, bool]:
     """Take an order in exactly once per (channel, external_id).
 
     Returns (order, created). A replay with the same content returns the existing order and
@@ -138,7 +134,7 @@ def order_create(*, data: OrderInput, actor: AbstractBaseUser | None = None) -> 
     fingerprint = data.fingerprint()
     try:
         with transaction.atomic():
-            return _order_insert(data=data, fingerprint=fingerprint, actor=_actor(actor)), True
+            return _order_insert(data=data, fingerprint=fingerprint, actor=real_user(actor)), True
     except IntegrityError:
         existing = Order.objects.filter(channel=data.channel, external_id=data.external_id).first()
         if existing is None:
@@ -206,7 +202,7 @@ def _stock_lock_by_sku(skus: Sequence[str]) -> tuple[dict[str, Product], list[St
     return by_sku, levels
 
 
-def _order_insert(*, data: OrderInput, fingerprint: str, actor: AbstractBaseUser | None) -> Order:
+def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) -> Order:
     """Write a new order with its lines, reservations, history and events: one INSERT per table.
 
     The model instances are built as usual (FSM transitions included) and written with
@@ -273,10 +269,20 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: AbstractBaseUser
     bulk_insert(
         [
             OrderHistory(
-                order=order, from_status="", to_status=S.RECEIVED, actor=actor, reason="order received", at=now
+                order=order,
+                from_status="",
+                to_status=S.RECEIVED,
+                actor=real_user(actor),
+                reason="order received",
+                at=now,
             ),
             OrderHistory(
-                order=order, from_status=S.RECEIVED, to_status=order.status, actor=actor, reason=reason, at=now
+                order=order,
+                from_status=S.RECEIVED,
+                to_status=order.status,
+                actor=real_user(actor),
+                reason=reason,
+                at=now,
             ),
         ]
     )
@@ -296,7 +302,7 @@ def _transition(
     *,
     order_id: int,
     name: str,
-    actor: AbstractBaseUser | None,
+    actor: Actor | None,
     reason: str = "",
     effect: Callable[[Order], dict[str, Any] | None] | None = None,
     **kwargs: Any,
@@ -316,14 +322,14 @@ def _transition(
         order.updated_at = timezone.now()
         order.save()
         OrderHistory.objects.create(
-            order=order, from_status=from_status, to_status=order.status, actor=_actor(actor), reason=reason[:500]
+            order=order, from_status=from_status, to_status=order.status, actor=real_user(actor), reason=reason[:500]
         )
         extra = effect(order) if effect is not None else None
         outbox_emit(order_event(order, order.status, previous_status=from_status, **(extra or {})))
         return order
 
 
-def _allocate_locked(order: Order, *, actor: AbstractBaseUser | None, reason: str) -> Order:
+def _allocate_locked(order: Order, *, actor: Actor | None, reason: str) -> Order:
     """Allocate a locked order all-or-nothing; if it still cannot be filled it is (or stays) backordered."""
     lines = list(order.lines.order_by("line_no"))
     allocations = _route(order, lines)
@@ -345,13 +351,13 @@ def _allocate_locked(order: Order, *, actor: AbstractBaseUser | None, reason: st
             demand_id=order.pk,
         )
     OrderHistory.objects.create(
-        order=order, from_status=from_status, to_status=order.status, actor=_actor(actor), reason=reason[:500]
+        order=order, from_status=from_status, to_status=order.status, actor=real_user(actor), reason=reason[:500]
     )
     outbox_emit(order_event(order, order.status, previous_status=from_status))
     return order
 
 
-def order_allocate(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_allocate(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """Try to allocate a backordered order; a no-op for any other status or if it still cannot be filled."""
     with transaction.atomic():
         order = _lock(order_id)
@@ -372,7 +378,7 @@ def order_allocate_backorders(*, product_ids: Iterable[int] | None = None, limit
     return allocated
 
 
-def order_release(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_release(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """Release an order from fraud review into allocation (allocated, or backordered if short)."""
     with transaction.atomic():
         order = _lock(order_id)
@@ -383,7 +389,7 @@ def order_release(*, order_id: int, actor: AbstractBaseUser | None = None, reaso
         return _allocate_locked(order, actor=actor, reason=reason or "released from fraud review")
 
 
-def order_pick(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_pick(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     return _transition(order_id=order_id, name="pick", actor=actor, reason=reason or "picking started")
 
 
@@ -418,7 +424,7 @@ def _handover_payload(order: Order, movements: Iterable[StockMovement]) -> dict[
 def order_ship(
     *,
     order_id: int,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor | None = None,
     carrier: str = "",
     tracking_number: str = "",
     reason: str = "",
@@ -431,7 +437,7 @@ def order_ship(
             demand_id=order.pk,
             kind=MovementKind.SHIPMENT,
             reference=f"{order.number} shipment",
-            actor=_actor(actor),
+            actor=real_user(actor),
         )
         return _handover_payload(order, movements)
 
@@ -446,11 +452,11 @@ def order_ship(
     )
 
 
-def order_mark_ready(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_mark_ready(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     return _transition(order_id=order_id, name="mark_ready", actor=actor, reason=reason or "ready for pickup")
 
 
-def order_collect(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_collect(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """The customer collected in store: reservations consumed with a pickup movement."""
 
     def consume(order: Order) -> dict[str, Any]:
@@ -459,22 +465,22 @@ def order_collect(*, order_id: int, actor: AbstractBaseUser | None = None, reaso
             demand_id=order.pk,
             kind=MovementKind.PICKUP,
             reference=f"{order.number} pickup",
-            actor=_actor(actor),
+            actor=real_user(actor),
         )
         return _handover_payload(order, movements)
 
     return _transition(order_id=order_id, name="collect", actor=actor, reason=reason or "collected", effect=consume)
 
 
-def order_deliver(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_deliver(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     return _transition(order_id=order_id, name="deliver", actor=actor, reason=reason or "delivered")
 
 
-def order_close(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_close(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     return _transition(order_id=order_id, name="close", actor=actor, reason=reason or "closed")
 
 
-def order_cancel(*, order_id: int, actor: AbstractBaseUser | None = None, reason: str = "") -> Order:
+def order_cancel(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """Cancel: any reservation is released in the same transaction."""
 
     def release(order: Order) -> None:

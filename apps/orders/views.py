@@ -184,7 +184,7 @@ class OrderTransitionView(View):
         detail_url = self.viewset.reverse("detail", args=[pk])
         form = TransitionForm(request.POST, action=action)
         if not form.is_valid():
-            errors = "; ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items())
+            errors = "; ".join(f"{field}: {' '.join(str(e) for e in errs)}" for field, errs in form.errors.items())
             messages.error(request, f"{ACTION_LABELS[action]} refused: {errors}")
             return HttpResponseRedirect(detail_url)
         try:

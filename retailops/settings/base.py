@@ -107,7 +107,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "retailops.sqlite3",
+            "NAME": str(DATA_DIR / "retailops.sqlite3"),
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 20,
@@ -173,6 +173,17 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Choice sets that share a field name ("status", "reason") get their own component names.
+    "ENUM_NAME_OVERRIDES": {
+        "ReturnStatusEnum": "apps.returns.states.ReturnStatus",
+        "PurchaseOrderStatusEnum": "apps.suppliers.states.PurchaseOrderStatus",
+        "SupplierInvoiceStatusEnum": "apps.suppliers.states.InvoiceStatus",
+        "ReturnReasonEnum": "apps.returns.states.ReturnReason",
+        "ReasonEnum": "apps.stock.models.AdjustmentReason",  # keeps its name now that returns have reasons too
+        "ReconciliationRunStatusEnum": "apps.reconciliation.states.RunStatus",
+        "ReconciliationRunKindEnum": "apps.reconciliation.states.RunKind",
+        "ReconciliationMatchStatusEnum": "apps.reconciliation.states.MatchStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------------
@@ -283,15 +294,6 @@ RETURN_WINDOW_DAYS = int(os.environ.get("RETURN_WINDOW_DAYS", "30"))
 RETURN_RESTOCKING_FEE_PCT = {"changed_mind": 10, "other": 10}
 RETURN_SHIPPING_REFUND_REASONS = ("damaged", "wrong_item", "defective")
 RETURN_REFUND_APPROVAL_THRESHOLD = Decimal(os.environ.get("RETURN_REFUND_APPROVAL_THRESHOLD", "250.00"))
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {
-        "ReturnStatusEnum": "apps.returns.states.ReturnStatus",
-        "PurchaseOrderStatusEnum": "apps.suppliers.states.PurchaseOrderStatus",
-        "SupplierInvoiceStatusEnum": "apps.suppliers.states.InvoiceStatus",
-        "ReturnReasonEnum": "apps.returns.states.ReturnReason",
-        "ReasonEnum": "apps.stock.models.AdjustmentReason",  # keeps its name now that returns have reasons too
-    }
-)
 
 # --- Procurement (apps.suppliers) ---
 # Spend bands are approval policy data (migration suppliers 0002); these are the matching tolerances.
@@ -306,13 +308,6 @@ RECONCILIATION_IMPORT_CHUNK = int(os.environ.get("RECONCILIATION_IMPORT_CHUNK", 
 RECONCILIATION_BANK_DAYS_BEFORE = int(os.environ.get("RECONCILIATION_BANK_DAYS_BEFORE", "1"))
 RECONCILIATION_BANK_DAYS_AFTER = int(os.environ.get("RECONCILIATION_BANK_DAYS_AFTER", "3"))
 RECONCILIATION_PAYOUT_MARKERS = ("stripe", "po_")
-SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
-    {
-        "ReconciliationRunStatusEnum": "apps.reconciliation.states.RunStatus",
-        "ReconciliationRunKindEnum": "apps.reconciliation.states.RunKind",
-        "ReconciliationMatchStatusEnum": "apps.reconciliation.states.MatchStatus",
-    }
-)
 
 # Journal (apps.journal): order prices are tax-inclusive; the sales tax inside them is split out at
 # this rate (0: no tax is separated). Payments by these methods settle through card clearing; others

@@ -80,7 +80,7 @@ class OrderCreateInput(serializers.Serializer):
     customer = CustomerInput()
     fulfillment = FulfillmentInput()
     payment = PaymentInput(required=False)
-    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)
+    lines = LineInputSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]  # ListSerializer takes max_length; the stubs lag
 
     def to_order_input(self) -> OrderInput:
         d = self.validated_data
