@@ -165,3 +165,23 @@ def test_the_approval_screens_describe_a_manual_entry_with_its_lines_and_a_link(
         ["1000 Bank", "0.00", "12.50"],
     ]
     assert selectors.manual_entry_describe("nope") is None
+
+
+@pytest.mark.parametrize("n", [2, 25])
+def test_the_ledger_page_costs_the_same_queries_for_any_number_of_entries(client, finance, n):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(n):
+        emit(
+            "reconciliation.payout.settled",
+            {"payout_id": f"po_q{i}", "currency": "USD", "charges": "10.00", "refunds": "0.00", "fees": "1.00",
+             "net": "9.00", "paid_on": timezone.localdate().isoformat(), "run_id": 1},
+        )  # fmt: skip
+    relay()
+    client.force_login(finance)
+    client.get("/journal/ledger/")  # warm caches (content types, permissions)
+    # session, user, permissions, count, entries, lines (+ accounts), periods and accounts for the filters
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get("/journal/ledger/").status_code == 200
+    assert len(ctx.captured_queries) <= 9, [q["sql"][:80] for q in ctx.captured_queries]
