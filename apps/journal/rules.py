@@ -10,6 +10,7 @@ event date; costs are in the company currency. Accounts by code (migration 0003)
       Cr 40x0 revenue of the channel, per fulfilling location      goods net of tax
       Cr 2200 sales tax payable                                    tax inside the tax-inclusive prices
       Cr 4100 shipping income                                      payment − goods total
+      (a payment below the goods total is an unitemized discount: revenue is what was charged)
       Dr 5000 COGS / Cr 1300 inventory, per location               quantity × moving average cost
   goods receipt (stock.receipt.posted)
       Dr 1300 inventory (location) / Cr 2100 GRNI when source = purchase_order, else Cr 3000 opening equity
@@ -108,17 +109,23 @@ def post_sale(event: OutboxEvent) -> None:
         prices[ln["product_id"]] = (value + Decimal(ln["unit_price"]) * ln["quantity"], qty + ln["quantity"])
     goods_total = money(sum((v for v, _ in prices.values()), ZERO))
     charged = money(p["payment_amount"]) if p.get("payment_amount") not in (None, "") else goods_total
+    # Paid above the goods: shipping. Paid below: a discount the order does not itemize, so revenue is
+    # what was charged (clearing must agree with what the provider will settle).
     shipping = max(charged - goods_total, ZERO)
+    revenue = min(charged, goods_total)
     rows = p["fulfilment"]
 
     def build() -> list[Line]:
-        lines = [Line(_settlement_account(p.get("payment_method", "")), debit=goods_total + shipping, channel=channel)]
+        lines = [Line(_settlement_account(p.get("payment_method", "")), debit=charged, channel=channel)]
         # Revenue per fulfilling location, pro rata of the goods' value; the last row takes the rounding.
-        remaining = goods_total
+        remaining = revenue
         by_location: dict[str, Decimal] = defaultdict(lambda: ZERO)
         for i, row in enumerate(rows):
             value, qty = prices[row["product_id"]]
-            share = remaining if i == len(rows) - 1 else money(value / qty * row["quantity"]) if qty else ZERO
+            if i == len(rows) - 1:
+                share = remaining
+            else:
+                share = money(value / qty * row["quantity"] * revenue / goods_total) if qty and goods_total else ZERO
             remaining -= share
             by_location[row["location"]] += share
         for location, gross in sorted(by_location.items()):

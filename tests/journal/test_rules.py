@@ -91,6 +91,18 @@ def test_a_shipped_card_order_posts_clearing_revenue_by_channel_shipping_and_cog
     assert set(entry.lines.filter(account__code="4000").values_list("location", "channel")) == {("WH1", "web")}
 
 
+def test_a_payment_below_the_goods_total_is_a_discount_off_revenue(warehouse, product):
+    receive(warehouse, product, 10, "4.00")
+    order = ship([(product, 3)], amount=Decimal("25.00"))  # goods 30.00
+    entry = entry_for("orders.order", order.pk, "orders.order.shipped")
+    assert sides(entry) == {
+        "1100": (D("25.00"), D("0")),
+        "4000": (D("0"), D("25.00")),
+        "5000": (D("12.00"), D("0")),
+        "1300": (D("0"), D("12.00")),
+    }
+
+
 @override_settings(JOURNAL_SALES_TAX_RATE=Decimal("0.20"))
 def test_tax_is_split_out_of_tax_inclusive_prices_at_the_configured_rate(warehouse, product):
     receive(warehouse, product, 10, "4.00")
