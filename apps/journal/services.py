@@ -133,12 +133,10 @@ def period_close(*, period: str, hard: bool, actor: Actor) -> Period:
             )
         if hard and Period.objects.filter(start__lt=row.start).exclude(status=PeriodStatus.HARD_CLOSED).exists():
             raise DomainError(f"Close the earlier periods before hard-closing {row.key}", code="earlier_period_open")
-        if (
-            JournalEntry.objects.filter(
-                period=row, status=EntryStatus.DRAFT, manual_approval=ManualApproval.PENDING
-            ).exists()
-            and hard
-        ):
+        pending = JournalEntry.objects.filter(
+            period=row, status=EntryStatus.DRAFT, manual_approval=ManualApproval.PENDING
+        )
+        if hard and pending.exists():
             raise DomainError(
                 f"Period {row.key} has manual entries waiting for approval", code="pending_manual_entries"
             )

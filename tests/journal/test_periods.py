@@ -203,3 +203,12 @@ def test_a_reversal_mirrors_the_entry_today_and_marks_the_original_reversed(fina
         services.entry_reverse(entry_id=original.pk, actor=finance)
     assert JournalEntry.objects.filter(reversal_of=original).count() == 1
     assert sum((ln.debit - ln.credit for ln in reversal.lines.all()), Decimal(0)) == 0
+
+
+def test_a_month_with_a_manual_entry_waiting_for_approval_cannot_be_hard_closed(finance):
+    day = months_ago(1) + timedelta(days=3)
+    manual(finance, day)
+    with pytest.raises(DomainError) as err:
+        services.period_close(period=f"{day:%Y-%m}", hard=True, actor=finance)
+    assert err.value.code == "pending_manual_entries"
+    assert Period.objects.get(start=months_ago(1)).status == PeriodStatus.OPEN
