@@ -107,6 +107,12 @@ class PurchaseOrderFilter(django_filters.FilterSet):
         model = PurchaseOrder
         fields: list[str] = []
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.request is not None:  # a store manager picks among their own locations only
+            scope = user_location_ids(self.request.user)
+            self.filters["location"].extra["choices"] = lambda: location_choices(scope)
+
     def filter_queryset(self, queryset: QuerySet[PurchaseOrder]) -> QuerySet[PurchaseOrder]:
         data = self.form.cleaned_data
         qs = selectors.purchase_order_list(status=data.get("status") or "")

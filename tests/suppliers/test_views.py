@@ -116,6 +116,19 @@ def test_a_buyer_drafts_a_po_from_the_form_with_catalogue_and_explicit_costs(sho
     assert 'data-testid="action-submit"' in page and 'data-testid="action-send"' not in page
 
 
+def test_a_po_from_a_supplier_whose_currency_has_no_rate_is_refused_on_the_form(shop, people):
+    SupplierFactory(code="EURO", currency="EUR")
+    before = written()
+
+    r = browser(people["buyer"]).post(
+        "/suppliers/purchase-orders/new/", po_form(supplier="EURO", sku_0="KET-1", quantity_0="5", unit_cost_0="3.00")
+    )
+
+    assert r.status_code == 200
+    assert f"No exchange rate for EUR on or before {date.today().isoformat()}" in r.content.decode()
+    assert written() == before
+
+
 def test_a_store_manager_cannot_create_purchase_orders(shop, people):
     manager = browser(people["manager"])
     before = written()
@@ -315,6 +328,8 @@ def test_store_managers_see_and_receive_only_their_locations_orders(shop, people
     listing = manager.get("/suppliers/purchase-orders/").content.decode()
 
     assert mine.number in listing and theirs.number not in listing
+    # the location filter offers their own store only
+    assert "&quot;value&quot;: &quot;ST1&quot;" in listing and "&quot;value&quot;: &quot;ST2&quot;" not in listing
     assert manager.get(f"/suppliers/purchase-orders/{theirs.pk}/").status_code == 404
     assert manager.get(f"/suppliers/purchase-orders/{theirs.pk}/print/").status_code == 404
     line = theirs.lines.get()
@@ -638,6 +653,8 @@ def test_the_supplier_page_shows_the_catalogue_and_the_scorecard_for_a_period(sh
     bad = buyer.get(f"/suppliers/suppliers/{supplier.pk}/?start={ahead}&end={date.today().isoformat()}")
     assert bad.status_code == 200
     assert "The start must not be after the end. Showing the last 90 days." in bad.content.decode()
+    garbled = buyer.get(f"/suppliers/suppliers/{supplier.pk}/?start=yesterday").content.decode()
+    assert "Start: Enter a valid date. Showing the last 90 days." in garbled
     assert buyer.get("/suppliers/suppliers/").status_code == 200
     assert buyer.get("/suppliers/suppliers/999999/").status_code == 404
 
