@@ -1,9 +1,11 @@
 """Reconciliation reads: runs (never loading the stored file), and the lines or entries of a run."""
 
 from django.db.models import QuerySet
+from django.urls import NoReverseMatch, reverse
 
 from apps.core.errors import NotFound
-from apps.reconciliation.models import BankEntry, ReconciliationRun, SettlementLine
+from apps.core.models import Incident
+from apps.reconciliation.models import BankEntry, Payout, ReconciliationRun, SettlementLine
 from apps.reconciliation.states import RunKind
 
 
@@ -73,3 +75,19 @@ def run_item_row(item: SettlementLine | BankEntry) -> dict:
         "payment_reference": item.end_to_end_id,
         "payout": payout,
     }
+
+
+def _run_url(run_id: object) -> str | None:
+    try:
+        return reverse("reconciliation:runs:detail", args=[int(str(run_id))])
+    except (NoReverseMatch, ValueError):
+        return None
+
+
+def run_url_for_incident(incident: Incident) -> str | None:
+    return _run_url(incident.subject_id)
+
+
+def payout_run_url_for_incident(incident: Incident) -> str | None:
+    run_id = Payout.objects.filter(pk=incident.subject_id).values_list("run_id", flat=True).first()
+    return _run_url(run_id) if run_id else None

@@ -69,3 +69,19 @@ def test_store_managers_have_no_reconciliation_pages(client):
 
     assert client.get(BASE).status_code == 403
     assert client.get(f"{BASE}upload/").status_code == 403
+
+
+def test_the_exception_queue_links_a_runs_incidents_to_the_run_page(client):
+    from apps.core.models import Incident
+    from apps.core.selectors import incident_subject_url
+    from tests.reconciliation.helpers import run_file
+
+    counterparts()
+    run = run_file("settlement", fixture("stripe_payouts.csv"))
+    bank = run_file("bank_statement", fixture("camt053_001_08.xml"))
+
+    exceptions = Incident.objects.get(kind="reconciliation.settlement_exceptions")
+    missing = Incident.objects.get(kind="reconciliation.payout_not_in_bank")
+    assert incident_subject_url(exceptions) == f"{BASE}{run.pk}/"
+    assert incident_subject_url(missing) == f"{BASE}{run.pk}/"  # the payout's settlement run
+    assert incident_subject_url(Incident.objects.get(kind="reconciliation.bank_exceptions")) == f"{BASE}{bank.pk}/"
