@@ -7,11 +7,11 @@ everything from the given seeded `random.Random`, so two runs on empty databases
 """
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from apps.catalog.models import Location, Product
@@ -54,7 +54,7 @@ def _money(value: Decimal) -> Decimal:
 def seed(
     *,
     rng: random.Random,
-    users: dict[str, AbstractBaseUser],
+    users: Mapping[str, User],
     warehouses: list[Location],
     stores: list[Location],
     products: list[Product],
@@ -182,7 +182,7 @@ def _order(
     budget: Decimal,
     count: int,
     note: str,
-    actor: AbstractBaseUser,
+    actor: User,
     skip: set[int],
 ) -> PurchaseOrder:
     """A draft of up to `count` of the supplier's catalogue products, worth at most `budget` in the company
@@ -205,7 +205,7 @@ def _order(
     return purchase_order_create(supplier=supplier, location=location, lines=lines, actor=actor, note=note)
 
 
-def _invoice(po: PurchaseOrder, *, number: str, actor: AbstractBaseUser, markup: Decimal) -> None:
+def _invoice(po: PurchaseOrder, *, number: str, actor: User, markup: Decimal) -> None:
     """The supplier bills what was received, at the PO price times `markup`."""
     lines = [
         InvoiceLineInput(quantity=ln.received_quantity, unit_price=_money(ln.unit_cost * markup), po_line_id=ln.pk)

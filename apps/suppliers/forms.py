@@ -3,11 +3,11 @@ supplier invoice with rows referencing PO lines, a reorder rule and the scorecar
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
-from apps.catalog.models import LocationKind
+from apps.catalog.models import LocationKind, Product
 from apps.catalog.selectors import location_list, products_by_sku
 from apps.suppliers.models import PurchaseOrderLine
 from apps.suppliers.selectors import supplier_list
@@ -45,8 +45,11 @@ class PurchaseOrderForm(forms.Form):
 
     def __init__(self, *args: Any, location_ids: list[int] | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].choices = [("", "Choose a supplier…"), *supplier_choices()]
-        self.fields["location"].choices = [("", "Choose a location…"), *location_choices(location_ids)]
+        cast(forms.ChoiceField, self.fields["supplier"]).choices = [("", "Choose a supplier…"), *supplier_choices()]
+        cast(forms.ChoiceField, self.fields["location"]).choices = [
+            ("", "Choose a location…"),
+            *location_choices(location_ids),
+        ]
         for n in range(LINE_ROWS):
             self.fields[f"sku_{n}"] = forms.CharField(max_length=64, required=False, label=f"SKU {n + 1}")
             self.fields[f"quantity_{n}"] = forms.IntegerField(
@@ -59,7 +62,7 @@ class PurchaseOrderForm(forms.Form):
         return [(self[f"sku_{n}"], self[f"quantity_{n}"], self[f"unit_cost_{n}"]) for n in range(LINE_ROWS)]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         entered = []
         for n in range(LINE_ROWS):
             sku = (data.get(f"sku_{n}") or "").strip()
@@ -108,7 +111,7 @@ class ReceiveForm(forms.Form):
         return [(ln, self[f"qty_{ln.pk}"]) for ln in self.po_lines]
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         self.lines = [
             ReceiveLineInput(line_id=ln.pk, quantity=data[f"qty_{ln.pk}"])
             for ln in self.po_lines
@@ -130,7 +133,7 @@ class SupplierInvoiceForm(forms.Form):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["supplier"].choices = [("", "Choose a supplier…"), *supplier_choices()]
+        cast(forms.ChoiceField, self.fields["supplier"]).choices = [("", "Choose a supplier…"), *supplier_choices()]
         for n in range(LINE_ROWS):
             self.fields[f"po_{n}"] = forms.CharField(max_length=60, required=False, label=f"PO {n + 1}")
             self.fields[f"sku_{n}"] = forms.CharField(max_length=60, required=False, label=f"SKU {n + 1}")
@@ -153,7 +156,7 @@ class SupplierInvoiceForm(forms.Form):
         return number
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         lines = []
         for n in range(LINE_ROWS):
             po = (data.get(f"po_{n}") or "").strip().upper()
@@ -186,11 +189,11 @@ class ReorderRuleForm(forms.Form):
 
     def __init__(self, *args: Any, location_ids: list[int] | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["location"].choices = [
+        cast(forms.ChoiceField, self.fields["location"]).choices = [
             ("", "Choose a warehouse…"),
             *location_choices(location_ids, kind=LocationKind.WAREHOUSE),
         ]
-        self.product = None
+        self.product: Product | None = None
 
     def clean_sku(self) -> str:
         sku = self.cleaned_data["sku"].strip()
@@ -200,7 +203,7 @@ class ReorderRuleForm(forms.Form):
         return sku
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         point, up_to = data.get("reorder_point"), data.get("order_up_to")
         if point is not None and up_to is not None and up_to <= point:
             self.add_error("order_up_to", "Order up to must be above the reorder point.")
@@ -226,7 +229,7 @@ class DateRangeForm(forms.Form):
         return start, end
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         start, end = data.get("start"), data.get("end")
         if start and end:
             if start > end:

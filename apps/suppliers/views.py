@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, IntegerField, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.views import View
@@ -320,7 +320,7 @@ class PurchaseOrderCreateView(TemplateView):
     template_name = "suppliers/purchaseorder_form.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(ADD_PO):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -452,7 +452,7 @@ class ReorderRuleSetView(TemplateView):
     template_name = "suppliers/reorderrule_form.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(SET_RULE):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -467,8 +467,8 @@ class ReorderRuleSetView(TemplateView):
                 "sku": self.request.GET.get("sku", "").strip(),
             }
             probe = ReorderRuleForm({**initial, "reorder_point": 0, "order_up_to": 1}, location_ids=scope)
-            if initial["location"] and initial["sku"] and probe.is_valid():
-                location = location_get_by_code(initial["location"])
+            location = location_get_by_code(initial["location"]) if initial["location"] else None
+            if location is not None and initial["sku"] and probe.is_valid() and probe.product is not None:
                 suggestion = selectors.reorder_rule_suggest(location=location, product=probe.product)
                 current = selectors.reorder_rule_list().filter(location=location, product=probe.product).first()
                 kwargs["current"] = current
@@ -491,7 +491,7 @@ class ReorderRuleSetView(TemplateView):
         if not form.is_valid():
             return self.render_to_response(self.get_context_data(form=form))
         location = location_get_by_code(form.cleaned_data["location"])
-        if location is None:
+        if location is None or form.product is None:
             raise PermissionDenied
         try:
             rule = services.reorder_rule_set(
@@ -517,7 +517,7 @@ class ProposedOrdersView(TemplateView):
     template_name = "suppliers/proposals.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(VIEW_PO):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
@@ -664,7 +664,7 @@ class SupplierInvoiceDetailView(TemplateView):
             actions = ["dispute"]
         po_url = {}
         for ln in lines:
-            if ln.po_line_id:
+            if ln.po_line is not None:
                 po_url[ln.pk] = reverse("suppliers:purchase_orders:detail", args=[ln.po_line.purchase_order_id])
         return {
             **super().get_context_data(**kwargs),
@@ -718,7 +718,7 @@ class SupplierInvoiceCreateView(TemplateView):
     template_name = "suppliers/supplierinvoice_form.html"
     viewset: Any = None
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.has_perm(ADD_INVOICE):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
