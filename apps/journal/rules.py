@@ -27,7 +27,7 @@ event date; costs are in the company currency. Accounts by code (migration 0003)
       dispatch: Dr 1310 goods in transit / Cr 1300 (source); receipt: Dr 1300 (destination) / Cr 1310,
       short-received units: Dr 5100 / Cr 1310
   supplier invoice matched (suppliers.invoice.matched)
-      Dr 2100 GRNI Σ qty × received cost, Dr/Cr 5200 price variance, Cr 2000 payables (total)
+      Dr 2100 GRNI Σ received value (FIFO over the receipts), Dr/Cr 5200 price variance, Cr 2000 payables (total)
   payout settled (reconciliation.payout.settled)
       Dr 1000 bank (net), Dr 6000 payment fees, Cr 1100 card clearing (charges − refunds)
 
@@ -397,10 +397,19 @@ def post_transfer_receipt(event: OutboxEvent) -> None:
 
 
 # --- procurement and payouts ---------------------------------------------------------------------
+def _grni_relief(line: dict) -> Decimal:
+    """What one invoice line takes out of GRNI: the billed units' receipt value (first in, first out),
+    or quantity × received unit cost in events from before that value was sent."""
+    if "received_value" in line:
+        return Decimal(line["received_value"])
+    return Decimal(line["received_unit_cost"]) * line["quantity"]
+
+
 @outbox_handler("suppliers.invoice.matched")
 def post_supplier_invoice(event: OutboxEvent) -> None:
     p = event.payload
-    received = money(sum((Decimal(ln["received_unit_cost"]) * ln["quantity"] for ln in p["lines"]), ZERO))
+    # GRNI is relieved by what the billed units went in at (first in, first out over their receipts).
+    received = money(sum((_grni_relief(ln) for ln in p["lines"]), ZERO))
     total = money(p["total"])
     company = settings.COMPANY_CURRENCY
 

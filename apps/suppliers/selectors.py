@@ -324,25 +324,18 @@ def supplier_product_list(*, supplier_id: int) -> QuerySet[SupplierProduct]:
 
 
 def received_not_invoiced_value() -> Decimal:
-    """Goods received on purchase orders and not yet on a matched invoice, at the cost they went into
-    GRNI (the receipts' weighted landed cost per PO line, as the invoice-matched event reports it):
-    the figure the journal's GRNI account is checked against."""
-    from decimal import ROUND_HALF_UP
+    """Goods received on purchase orders and not yet on a payable invoice, at the cost they went into
+    GRNI: per PO line, the receipts' units after the first `invoiced_quantity`, first in first out
+    (apps.suppliers.costing) — the figure the journal's GRNI account is checked against."""
+    from apps.suppliers.costing import fifo_value
 
-    from django.db.models import DecimalField, ExpressionWrapper
-
-    rows = (
-        GoodsReceiptLine.objects.values("po_line_id", "po_line__received_quantity", "po_line__invoiced_quantity")
-        .annotate(
-            qty=Sum("quantity"),
-            value=Sum(ExpressionWrapper(F("quantity") * F("landed_unit_cost"), output_field=DecimalField())),
-        )
-        .order_by()
-    )
+    receipts: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for line_id, quantity, cost in GoodsReceiptLine.objects.order_by("id").values_list(
+        "po_line_id", "quantity", "landed_unit_cost"
+    ):
+        receipts[line_id].append((quantity, cost))
+    invoiced = dict(PurchaseOrderLine.objects.filter(pk__in=list(receipts)).values_list("pk", "invoiced_quantity"))
     total = Decimal("0.00")
-    for r in rows:
-        open_qty = r["po_line__received_quantity"] - r["po_line__invoiced_quantity"]
-        if open_qty and r["qty"]:
-            unit = (r["value"] / r["qty"]).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-            total += open_qty * unit
+    for line_id, rows in receipts.items():
+        total += fifo_value(rows, skip=invoiced.get(line_id, 0), take=sum(q for q, _ in rows))
     return total

@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -30,6 +30,7 @@ from apps.core.services import incident_raise
 from apps.core.types import Actor, real_user
 from apps.stock.services import ReceiptLine, stock_receive
 from apps.suppliers import events
+from apps.suppliers.costing import fifo_value
 from apps.suppliers.models import (
     GoodsReceipt,
     GoodsReceiptLine,
@@ -582,23 +583,53 @@ def _invoice_history(invoice: SupplierInvoice, from_status: str, actor: Any, rea
     )
 
 
-def _received_unit_cost(po_line: PurchaseOrderLine) -> Decimal:
-    """What this line's goods went into stock (and GRNI) at: the receipts' weighted landed cost."""
-    agg = GoodsReceiptLine.objects.filter(po_line=po_line).aggregate(
-        qty=Sum("quantity"), value=Sum(F("quantity") * F("landed_unit_cost"))
-    )
-    if not agg["qty"]:
-        return Decimal("0.00")
-    return (agg["value"] / agg["qty"]).quantize(CENT, rounding=ROUND_HALF_UP)
+def _receipts_of(po_line_ids: Sequence[int]) -> dict[int, list[tuple[int, Decimal]]]:
+    """PO line id → its receipts (quantity, landed unit cost) in receipt order."""
+    out: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for line_id, quantity, cost in (
+        GoodsReceiptLine.objects.filter(po_line_id__in=po_line_ids)
+        .order_by("id")
+        .values_list("po_line_id", "quantity", "landed_unit_cost")
+    ):
+        out[line_id].append((quantity, cost))
+    return out
 
 
 def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLine]) -> None:
-    """The invoice is ready to pay: count its quantities as invoiced and announce it to the journal."""
+    """The invoice is ready to pay: count its quantities as invoiced and announce it to the journal.
+
+    Each line relieves GRNI by the value of the units it bills, first in first out over the PO line's
+    receipts (apps.suppliers.costing), so the journal's GRNI stays equal to received-not-invoiced.
+    The PO lines are locked: billed positions are read and advanced by one invoice at a time.
+    """
+    po_line_ids = sorted({ln.po_line_id for ln in lines if ln.po_line_id is not None})
+    locked = {
+        pl.pk: pl for pl in PurchaseOrderLine.objects.select_for_update().filter(pk__in=po_line_ids).order_by("pk")
+    }
+    receipts = _receipts_of(po_line_ids)
+    billed = {pk: pl.invoiced_quantity for pk, pl in locked.items()}
+    payload_lines = []
     for ln in lines:
+        received_value = Decimal("0.00")
+        product_id = None
         if ln.po_line_id is not None:
-            PurchaseOrderLine.objects.filter(pk=ln.po_line_id).update(
-                invoiced_quantity=F("invoiced_quantity") + ln.quantity
-            )
+            received_value = fifo_value(receipts[ln.po_line_id], skip=billed[ln.po_line_id], take=ln.quantity)
+            billed[ln.po_line_id] += ln.quantity
+            product_id = locked[ln.po_line_id].product_id
+        payload_lines.append(
+            {
+                "product_id": product_id,
+                "sku": ln.sku,
+                "quantity": ln.quantity,
+                "received_value": str(received_value.quantize(CENT, rounding=ROUND_HALF_UP)),
+                "received_unit_cost": str((received_value / ln.quantity).quantize(CENT, rounding=ROUND_HALF_UP)),
+                "invoice_unit_cost": str(
+                    (ln.unit_price * invoice.exchange_rate).quantize(CENT, rounding=ROUND_HALF_UP)
+                ),
+            }
+        )
+    for pk, quantity in billed.items():
+        PurchaseOrderLine.objects.filter(pk=pk).update(invoiced_quantity=quantity)
     outbox_emit(
         Event(
             name=events.INVOICE_MATCHED,
@@ -611,20 +642,7 @@ def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLi
                 "invoice_date": invoice.invoice_date.isoformat(),
                 "currency": invoice.currency,
                 "status": invoice.status,
-                "lines": [
-                    {
-                        "product_id": ln.po_line.product_id if ln.po_line is not None else None,
-                        "sku": ln.sku,
-                        "quantity": ln.quantity,
-                        "received_unit_cost": str(
-                            _received_unit_cost(ln.po_line) if ln.po_line is not None else Decimal("0.00")
-                        ),
-                        "invoice_unit_cost": str(
-                            (ln.unit_price * invoice.exchange_rate).quantize(CENT, rounding=ROUND_HALF_UP)
-                        ),
-                    }
-                    for ln in lines
-                ],
+                "lines": payload_lines,
                 "total": str(invoice.total_company),
                 "total_document_currency": str(invoice.total),
             },

@@ -142,6 +142,7 @@ def test_an_invoice_at_po_price_for_received_goods_matches_and_is_announced(buye
             "product_id": product.pk,
             "sku": product.sku,
             "quantity": 10,
+            "received_value": "20.00",
             "received_unit_cost": "2.00",
             "invoice_unit_cost": "2.04",
         }
