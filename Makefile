@@ -25,6 +25,7 @@ bench: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=retailops.settings.test $(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff format .

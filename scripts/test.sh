@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test`: lint, Django checks and the whole pytest suite on PostgreSQL and Redis, with a real
+# `make test`: lint, types, Django checks and the whole pytest suite on PostgreSQL and Redis, with a real
 # Celery worker and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -20,6 +20,7 @@ fi
 export DJANGO_SETTINGS_MODULE=retailops.settings.test
 $BIN/ruff check --quiet .
 $BIN/ruff format --check --quiet .
+$BIN/mypy  # django-stubs + DRF stubs; settings and files in pyproject.toml
 $BIN/python manage.py check --fail-level WARNING
 $BIN/python manage.py makemigrations --check --dry-run >/dev/null || { echo "models changed without a migration"; exit 1; }
 $BIN/python manage.py spectacular --fail-on-warn --validate --file /dev/null
