@@ -185,16 +185,34 @@ def _po_for(request: HttpRequest, pk: int) -> PurchaseOrder:
     return po
 
 
+def _submitted_by(po: PurchaseOrder) -> int | None:
+    """Who asked for the pending approval of this order (the user who submitted it)."""
+    return (
+        po.history.filter(to_status=S.PENDING_APPROVAL)
+        .order_by("-at", "-id")
+        .values_list("actor_id", flat=True)
+        .first()
+    )
+
+
 def _po_actions(po: PurchaseOrder, user: Any) -> list[tuple[str, str]]:
     if not user.has_perm(TRANSITION_PO):
         return []
     possible = {
         "submit": po.status == S.DRAFT,
+        # only the requester withdraws (the approval engine refuses anyone else but approval managers)
+        "withdraw": po.status == S.PENDING_APPROVAL and _submitted_by(po) == user.pk,
         "send": po.status == S.APPROVED,
         "close": po.status in (S.PARTIALLY_RECEIVED, S.RECEIVED),
         "cancel": po.status in CANCELLABLE,
     }
-    titles = {"submit": "Submit", "send": "Send to supplier", "close": "Close", "cancel": "Cancel order"}
+    titles = {
+        "submit": "Submit",
+        "withdraw": "Withdraw from approval",
+        "send": "Send to supplier",
+        "close": "Close",
+        "cancel": "Cancel order",
+    }
     return [(name, titles[name]) for name, ok in possible.items() if ok]
 
 
@@ -279,13 +297,13 @@ class PurchaseOrderReceiveView(PurchaseOrderDetailView):
 
 
 class PurchaseOrderActionView(View):
-    """POST only: submit, send, cancel (reason), close (reason)."""
+    """POST only: submit, withdraw (reason), send, cancel (reason), close (reason)."""
 
     http_method_names = ["post"]
     viewset: Any = None
 
     def post(self, request: HttpRequest, pk: int, action: str) -> HttpResponse:
-        if action not in ("submit", "send", "cancel", "close"):
+        if action not in ("submit", "withdraw", "send", "cancel", "close"):
             raise Http404("Unknown action")
         if not request.user.has_perm(TRANSITION_PO):
             raise PermissionDenied
@@ -294,6 +312,8 @@ class PurchaseOrderActionView(View):
         try:
             if action == "submit":
                 po = services.purchase_order_submit(po_id=po.pk, actor=request.user)
+            elif action == "withdraw":
+                po = services.purchase_order_withdraw(po_id=po.pk, actor=request.user, reason=reason)
             elif action == "send":
                 po = services.purchase_order_send(po_id=po.pk, actor=request.user)
             elif action == "cancel":

@@ -218,6 +218,22 @@ def test_submit_above_the_first_band_waits_for_approval_and_shows_the_level(shop
     assert ApprovalRequest.objects.filter(subject_type="suppliers.purchase_order", subject_id=str(po.pk)).count() == 1
 
 
+def test_the_submitter_withdraws_a_pending_po_back_to_draft(shop, people):
+    buyer = browser(people["buyer"])
+    po = draft_po(shop["supplier"], shop["wh"], [(shop["kettle"], 501, "4.00")], actor=people["buyer"])
+    buyer.post(f"/suppliers/purchase-orders/{po.pk}/submit/")
+    assert 'data-testid="action-withdraw"' in buyer.get(f"/suppliers/purchase-orders/{po.pk}/").content.decode()
+
+    r = buyer.post(f"/suppliers/purchase-orders/{po.pk}/withdraw/", {"reason": "wrong quantity"}, follow=True)
+
+    po.refresh_from_db()
+    assert po.status == "draft"
+    assert po.history.order_by("-id").first().reason == "wrong quantity"
+    assert f"{po.number} is draft." in r.content.decode()
+    request = ApprovalRequest.objects.get(subject_type="suppliers.purchase_order", subject_id=str(po.pk))
+    assert request.outcome == "withdrawn"
+
+
 def test_cancel_a_draft_with_a_reason(shop, people):
     po = draft_po(shop["supplier"], shop["wh"], [(shop["kettle"], 1, "4.00")], actor=people["buyer"])
 
