@@ -96,11 +96,14 @@ POSTGRES_OPTIONS = {
 
 if os.environ.get("DATABASE_URL"):
     DATABASES = {
+        # Persistent connections; a health check (one extra round trip on the first query of every
+        # request) only where the network between web and database drops idle connections.
         "default": dj_database_url.parse(
-            os.environ["DATABASE_URL"], conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60"))
+            os.environ["DATABASE_URL"],
+            conn_max_age=int(os.environ.get("DB_CONN_MAX_AGE", "60")),
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
         )
     }
-    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         DATABASES["default"].setdefault("OPTIONS", {}).update(POSTGRES_OPTIONS)
 else:
