@@ -200,8 +200,8 @@ def purchase_order_create(
         raise DomainError("A purchase order needs at least one line", code="empty_purchase_order")
     if not supplier.active:
         raise DomainError(f"Supplier {supplier.code} is inactive", code="supplier_inactive")
-    if location.kind != LocationKind.WAREHOUSE and not location.active:
-        raise DomainError(f"Location {location.code} cannot receive goods", code="location_inactive")
+    if not location.active:  # warehouses, or stores for direct-to-store deliveries
+        raise DomainError(f"Location {location.code} is inactive and cannot receive goods", code="location_inactive")
     products = [ln.product.pk for ln in lines]
     if len(set(products)) != len(products):
         raise DomainError("A product may appear on one line only", code="duplicate_line")

@@ -139,11 +139,18 @@ def test_bad_po_input_is_a_400_naming_the_field_and_writes_nothing(api, acme, wa
     assert not OutboxEvent.objects.exists()
 
 
-def test_a_po_to_a_store_is_refused(api, acme, store, product):
-    response = api.post("/api/v1/purchase-orders/", po_body(location="ST1"), format="json")
+def test_a_po_may_deliver_straight_to_a_store_but_not_to_an_inactive_location(api, acme, store, product):
+    from tests.factories import LocationFactory
 
-    assert response.status_code == 400
-    assert "location" in response.json()["fields"]
+    LocationFactory(code="OLD", active=False)
+
+    to_store = api.post("/api/v1/purchase-orders/", po_body(location="ST1"), format="json")
+    to_closed = api.post("/api/v1/purchase-orders/", po_body(location="OLD"), format="json")
+
+    assert (to_store.status_code, to_store.json()["location"]) == (201, "ST1")
+    assert to_closed.status_code == 400
+    assert "location" in to_closed.json()["fields"]
+    assert PurchaseOrder.objects.count() == 1
 
 
 def test_a_line_without_cost_the_supplier_does_not_list_is_a_409(api, acme, warehouse, product):

@@ -4,7 +4,6 @@ from decimal import Decimal
 
 from rest_framework import serializers
 
-from apps.catalog.models import LocationKind
 from apps.catalog.selectors import location_get_by_code, products_by_sku
 from apps.orders.api.serializers import StrictPositiveIntegerField
 from apps.suppliers.models import PurchaseOrder, Supplier
@@ -97,7 +96,9 @@ class POLineSerializer(serializers.Serializer):
 
 class PurchaseOrderCreateInput(serializers.Serializer):
     supplier = serializers.CharField(max_length=30, help_text="Supplier code")
-    location = serializers.CharField(max_length=32, help_text="Receiving location code")
+    location = serializers.CharField(
+        max_length=32, help_text="Receiving location code: a warehouse, or a store for direct-to-store delivery"
+    )
     lines = POLineSerializer(many=True, allow_empty=False, max_length=500)  # type: ignore[call-arg]
     note = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
 
@@ -111,8 +112,6 @@ class PurchaseOrderCreateInput(serializers.Serializer):
         location = location_get_by_code(code)
         if location is None or not location.active:
             raise serializers.ValidationError(f"Unknown location {code!r}.")
-        if location.kind != LocationKind.WAREHOUSE:
-            raise serializers.ValidationError("Purchase orders are received at warehouses.")
         return location
 
     def validate_lines(self, lines):
