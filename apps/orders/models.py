@@ -2,13 +2,13 @@
 
 from typing import Any
 
-from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.catalog.models import Channel
+from apps.core.models import StatusHistory
 from apps.orders.states import CANCELLABLE, FulfillmentMethod, OrderStatus
 
 S = OrderStatus
@@ -132,21 +132,11 @@ class OrderLine(models.Model):
         return f"line {self.line_no}: {self.quantity} × product {self.product_id}"
 
 
-class OrderHistory(models.Model):
+class OrderHistory(StatusHistory):
     """One row per status change: who, from, to, why, when."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["order_id", "at", "id"]
         verbose_name_plural = "order history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"

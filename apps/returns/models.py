@@ -9,6 +9,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from apps.catalog.models import Channel
+from apps.core.models import StatusHistory
 from apps.returns.states import Band, Disposition, RefundApproval, ReturnReason, ReturnStatus
 
 S = ReturnStatus
@@ -159,21 +160,11 @@ class ReturnInspection(models.Model):
         return f"{self.quantity} {self.disposition}"
 
 
-class ReturnHistory(models.Model):
+class ReturnHistory(StatusHistory):
     """One row per status change (and per decision that keeps the status): who, from, to, why, when."""
 
     ret = models.ForeignKey(Return, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["ret_id", "at", "id"]
         verbose_name_plural = "return history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"

@@ -9,6 +9,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from apps.core.models import StatusHistory
+
 
 class StockLevel(models.Model):
     """What a location holds of a product (`on_hand`) and how much of that is promised (`reserved`)."""
@@ -289,24 +291,14 @@ class StockAdjustmentLine(models.Model):
         return (abs(self.quantity_delta) * self.unit_cost).quantize(Decimal("0.01"))
 
 
-class StockAdjustmentHistory(models.Model):
+class StockAdjustmentHistory(StatusHistory):
     """One row per status change: who, from, to, why, when."""
 
     adjustment = models.ForeignKey(StockAdjustment, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["adjustment_id", "at", "id"]
         verbose_name_plural = "stock adjustment history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
 
 
 # --- transfers between locations and store replenishment -----------------------------------------
@@ -439,24 +431,14 @@ class StockTransferLine(models.Model):
         return f"{self.quantity} × product {self.product_id}"
 
 
-class StockTransferHistory(models.Model):
+class StockTransferHistory(StatusHistory):
     """One row per status change: who, from, to, why, when."""
 
     transfer = models.ForeignKey(StockTransfer, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["transfer_id", "at", "id"]
         verbose_name_plural = "stock transfer history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
 
 
 class ReplenishmentRule(models.Model):

@@ -10,6 +10,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from apps.core.models import StatusHistory
 from apps.suppliers.states import CANCELLABLE, RECEIVABLE, InvoiceStatus, MatchResult, PurchaseOrderStatus
 
 S = PurchaseOrderStatus
@@ -183,24 +184,14 @@ class PurchaseOrderLine(models.Model):
         return self.quantity * self.unit_cost
 
 
-class PurchaseOrderHistory(models.Model):
+class PurchaseOrderHistory(StatusHistory):
     """One row per status change: who, from, to, why, when."""
 
     purchase_order = models.ForeignKey(PurchaseOrder, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["purchase_order_id", "at", "id"]
         verbose_name_plural = "purchase order history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
 
 
 class GoodsReceipt(models.Model):
@@ -317,22 +308,12 @@ class SupplierInvoiceLine(models.Model):
         return f"line {self.line_no} of invoice {self.invoice_id}: {self.result}"
 
 
-class InvoiceHistory(models.Model):
+class InvoiceHistory(StatusHistory):
     invoice = models.ForeignKey(SupplierInvoice, on_delete=models.CASCADE, related_name="history")
-    from_status = models.CharField(max_length=20, blank=True, default="")
-    to_status = models.CharField(max_length=20)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
-    reason = models.CharField(max_length=500, blank=True, default="")
-    at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["invoice_id", "at", "id"]
         verbose_name_plural = "supplier invoice history"
-
-    def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
 
 
 class ReorderRule(models.Model):

@@ -24,7 +24,7 @@ from apps.suppliers.models import (
     SupplierInvoice,
     SupplierProduct,
 )
-from apps.suppliers.states import ON_ORDER, InvoiceStatus, PurchaseOrderStatus
+from apps.suppliers.states import ON_ORDER, PurchaseOrderStatus
 
 S = PurchaseOrderStatus
 
@@ -296,21 +296,6 @@ def supplier_scorecard(*, supplier: Supplier, start: date, end: date) -> Scoreca
     )
 
 
-def invoice_open_exceptions() -> QuerySet[SupplierInvoice]:
-    return supplier_invoice_list(status=f"{InvoiceStatus.EXCEPTION},{InvoiceStatus.PENDING_ACCEPTANCE}")
-
-
-def open_quantities_by_line(*, po: PurchaseOrder) -> dict[int, int]:
-    return {ln.pk: ln.open_quantity for ln in po.lines.all()}
-
-
-def receipts_by_po(*, po_id: int) -> dict[int, list]:
-    out: dict[int, list] = defaultdict(list)
-    for r in GoodsReceipt.objects.filter(purchase_order_id=po_id).prefetch_related("lines"):
-        out[r.pk] = list(r.lines.all())
-    return out
-
-
 def reorder_rule_list(*, location_ids: list[int] | None = None) -> QuerySet[ReorderRule]:
     qs = ReorderRule.objects.select_related("location", "product")
     if location_ids is not None:
@@ -323,17 +308,24 @@ def supplier_product_list(*, supplier_id: int) -> QuerySet[SupplierProduct]:
     return SupplierProduct.objects.filter(supplier_id=supplier_id).select_related("product").order_by("product__sku")
 
 
+def receipts_by_po_line(*, po_line_ids: list[int] | None = None) -> dict[int, list[tuple[int, Decimal]]]:
+    """PO line id → its receipts (quantity, landed unit cost) in receipt order (all lines, or these)."""
+    qs = GoodsReceiptLine.objects.order_by("id")
+    if po_line_ids is not None:
+        qs = qs.filter(po_line_id__in=po_line_ids)
+    out: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
+    for line_id, quantity, cost in qs.values_list("po_line_id", "quantity", "landed_unit_cost"):
+        out[line_id].append((quantity, cost))
+    return out
+
+
 def received_not_invoiced_value() -> Decimal:
     """Goods received on purchase orders and not yet on a payable invoice, at the cost they went into
     GRNI: per PO line, the receipts' units after the first `invoiced_quantity`, first in first out
     (apps.suppliers.costing) — the figure the journal's GRNI account is checked against."""
     from apps.suppliers.costing import fifo_value
 
-    receipts: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for line_id, quantity, cost in GoodsReceiptLine.objects.order_by("id").values_list(
-        "po_line_id", "quantity", "landed_unit_cost"
-    ):
-        receipts[line_id].append((quantity, cost))
+    receipts = receipts_by_po_line()
     invoiced = dict(PurchaseOrderLine.objects.filter(pk__in=list(receipts)).values_list("pk", "invoiced_quantity"))
     total = Decimal("0.00")
     for line_id, rows in receipts.items():

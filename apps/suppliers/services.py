@@ -44,6 +44,7 @@ from apps.suppliers.models import (
     SupplierInvoiceLine,
     SupplierProduct,
 )
+from apps.suppliers.selectors import receipts_by_po_line, replenishment_needs
 from apps.suppliers.states import InvoiceStatus, MatchResult, PurchaseOrderStatus
 
 S = PurchaseOrderStatus
@@ -583,18 +584,6 @@ def _invoice_history(invoice: SupplierInvoice, from_status: str, actor: Any, rea
     )
 
 
-def _receipts_of(po_line_ids: Sequence[int]) -> dict[int, list[tuple[int, Decimal]]]:
-    """PO line id → its receipts (quantity, landed unit cost) in receipt order."""
-    out: dict[int, list[tuple[int, Decimal]]] = defaultdict(list)
-    for line_id, quantity, cost in (
-        GoodsReceiptLine.objects.filter(po_line_id__in=po_line_ids)
-        .order_by("id")
-        .values_list("po_line_id", "quantity", "landed_unit_cost")
-    ):
-        out[line_id].append((quantity, cost))
-    return out
-
-
 def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLine]) -> None:
     """The invoice is ready to pay: count its quantities as invoiced and announce it to the journal.
 
@@ -606,7 +595,7 @@ def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLi
     locked = {
         pl.pk: pl for pl in PurchaseOrderLine.objects.select_for_update().filter(pk__in=po_line_ids).order_by("pk")
     }
-    receipts = _receipts_of(po_line_ids)
+    receipts = receipts_by_po_line(po_line_ids=po_line_ids)
     billed = {pk: pl.invoiced_quantity for pk, pl in locked.items()}
     payload_lines = []
     for ln in lines:
@@ -864,6 +853,7 @@ def purchase_orders_flag_overdue(*, today: date | None = None) -> int:
     overdue = (
         PurchaseOrder.objects.filter(status__in=[S.SENT, S.PARTIALLY_RECEIVED], expected_date__lt=today)
         .select_related("supplier", "location")
+        .prefetch_related("lines")
         .order_by("id")
     )
     n = 0
@@ -901,8 +891,6 @@ def purchase_orders_propose(*, actor: Actor | None = None, today: date | None = 
     its reorder point: order up to `order_up_to`, from the product's preferred supplier (else the
     cheapest active one), rounded to MOQ and pack size, one draft per supplier and location.
     Quantities already on order (drafts included) count, so running it twice proposes nothing new."""
-    from apps.suppliers.selectors import replenishment_needs
-
     with transaction.atomic():
         job_lock("suppliers.purchase_orders_propose")  # two runs would both see the same shortfall
         grouped: dict[tuple[int, int], list[POLineInput]] = defaultdict(list)
