@@ -38,6 +38,7 @@ RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only python manage.py collects
     && chown -R root:root /app/var/staticfiles
 USER retailops
 EXPOSE 8000
-# Workers: WEB_CONCURRENCY; further gunicorn options: GUNICORN_CMD_ARGS. No control socket: it would
-# go under $HOME, which the unprivileged user cannot write.
+# gunicorn.conf.py (read from /app) sets gthread workers with keep-alive. Workers: WEB_CONCURRENCY;
+# threads per worker: GUNICORN_THREADS; further options: GUNICORN_CMD_ARGS. No control socket: it
+# would go under $HOME, which the unprivileged user cannot write.
 CMD ["gunicorn", "retailops.wsgi:application", "--bind", "0.0.0.0:8000", "--access-logfile", "-", "--no-control-socket"]
