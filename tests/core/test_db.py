@@ -1,13 +1,15 @@
 """bulk_insert writes exactly what bulk_create writes."""
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.core.db import bulk_insert
-from apps.core.models import OutboxEvent
+from apps.core.models import Incident, OutboxEvent
 from apps.orders.models import Order, OrderHistory
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +83,27 @@ def test_a_constraint_violation_raises_the_django_error_and_writes_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         bulk_insert([an_order("E"), an_order("D")])
     assert Order.objects.filter(external_id="E").count() == 0
+
+
+def test_a_naive_datetime_is_made_aware_as_the_orm_makes_it():
+    naive = datetime(2026, 3, 1, 12, 30)
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        ours = bulk_insert([an_order("N", created_at=naive)])[0]
+    with pytest.warns(RuntimeWarning, match="naive datetime"):
+        by_orm = Order.objects.bulk_create([an_order("M", created_at=naive)])[0]
+    assert stored(ours.pk)[COLUMNS.index("created_at")] == stored(by_orm.pk)[COLUMNS.index("created_at")]
+
+
+def test_a_decimal_that_is_not_a_number_is_refused_as_the_orm_refuses_it():
+    with pytest.raises(ValidationError), transaction.atomic():
+        bulk_insert([an_order("NaN", total=Decimal("NaN"))])
+    with pytest.raises(ValidationError), transaction.atomic():
+        Order.objects.bulk_create([an_order("NaN", total=Decimal("NaN"))])
+    assert not Order.objects.filter(external_id="NaN").exists()
+
+
+def test_auto_now_fields_get_the_time_of_the_insert_not_the_value_given():
+    stale = timezone.now() - timedelta(days=3)
+    before = timezone.now()
+    incident = bulk_insert([Incident(kind="k", severity="low", title="t", due_at=before, updated_at=stale)])[0]
+    assert Incident.objects.get(pk=incident.pk).updated_at >= before
