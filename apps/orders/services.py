@@ -291,7 +291,12 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) ->
     return order
 
 
-def _lock(order_id: int) -> Order:
+def order_lock(*, order_id: int) -> Order:
+    """The order row, locked until the caller's transaction ends (NotFound if it does not exist).
+
+    Every write about one order takes this lock first — transitions here, returns in apps.returns —
+    so they serialize per order.
+    """
     order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
     if order is None:
         raise NotFound(f"Order {order_id} does not exist")
@@ -310,7 +315,7 @@ def _transition(
     """Lock, check, transition, save, record history, apply the effect and emit the event (with
     whatever the effect returns added to its payload)."""
     with transaction.atomic():
-        order = _lock(order_id)
+        order = order_lock(order_id=order_id)
         method = getattr(order, name)
         if not can_proceed(method):
             raise InvalidTransition(
@@ -360,7 +365,7 @@ def _allocate_locked(order: Order, *, actor: Actor | None, reason: str) -> Order
 def order_allocate(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """Try to allocate a backordered order; a no-op for any other status or if it still cannot be filled."""
     with transaction.atomic():
-        order = _lock(order_id)
+        order = order_lock(order_id=order_id)
         if order.status != S.BACKORDERED:
             return order
         return _allocate_locked(order, actor=actor, reason=reason)
@@ -381,7 +386,7 @@ def order_allocate_backorders(*, product_ids: Iterable[int] | None = None, limit
 def order_release(*, order_id: int, actor: Actor | None = None, reason: str = "") -> Order:
     """Release an order from fraud review into allocation (allocated, or backordered if short)."""
     with transaction.atomic():
-        order = _lock(order_id)
+        order = order_lock(order_id=order_id)
         if order.status != S.FRAUD_HOLD:
             raise InvalidTransition(
                 f"Order {order.number} cannot release from status {order.status!r}", extra={"status": order.status}

@@ -21,7 +21,7 @@ from apps.catalog.models import Location, Product
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import Event, outbox_emit
 from apps.core.types import Actor, real_user
-from apps.orders.models import Order
+from apps.orders.services import order_lock
 from apps.returns import scoring, selectors
 from apps.returns.events import return_event
 from apps.returns.models import Return, ReturnHistory, ReturnInspection, ReturnLine
@@ -99,9 +99,7 @@ def return_create(
     if not requested:
         raise DomainError("A return needs at least one line", code="empty_return")
     with transaction.atomic():
-        order = Order.objects.select_for_update(of=("self",)).filter(pk=order_id).first()
-        if order is None:
-            raise NotFound(f"Order {order_id} does not exist")
+        order = order_lock(order_id=order_id)
         if order.status not in RETURNABLE_ORDER_STATUSES:
             raise DomainError(
                 f"Order {order.number} has not been handed to the customer (status {order.status!r})",
