@@ -285,6 +285,33 @@ def outbox_relay(*, batch_size: int | None = None, max_batches: int = 50) -> int
     return delivered
 
 
+def outbox_purge(*, now: Any = None, batch_size: int = 5000, max_batches: int = 200) -> int:
+    """Delete events delivered more than OUTBOX_RETENTION_DAYS ago, with their delivery rows.
+
+    Pending and failed events stay whatever their age: they are work still to do or an open
+    incident's subject. Deletes in batches (one short transaction each) so the relay and the
+    writers are never held up; returns how many events went. OUTBOX_RETENTION_DAYS = 0 keeps all.
+    """
+    days = settings.OUTBOX_RETENTION_DAYS
+    if days <= 0:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(days=days)
+    purged = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            ids = list(
+                OutboxEvent.objects.filter(status=OutboxStatus.DELIVERED, delivered_at__lt=cutoff)
+                .order_by("id")
+                .values_list("id", flat=True)[:batch_size]
+            )
+            if ids:
+                _, by_model = OutboxEvent.objects.filter(pk__in=ids, status=OutboxStatus.DELIVERED).delete()
+                purged += by_model.get(OutboxEvent._meta.label, 0)
+        if len(ids) < batch_size:
+            break
+    return purged
+
+
 def outbox_requeue(*, event_ids: Iterable[int]) -> int:
     """Put failed events back in the queue (used by the incident retry action)."""
     return OutboxEvent.objects.filter(pk__in=list(event_ids), status=OutboxStatus.FAILED).update(

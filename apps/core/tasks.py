@@ -1,4 +1,4 @@
-"""Thin Celery tasks for core: the outbox relay."""
+"""Thin Celery tasks for core: the outbox relay and its clean-up."""
 
 from celery import shared_task
 from django.db import OperationalError
@@ -12,3 +12,11 @@ def outbox_relay_task(self) -> int:
     from apps.core.outbox import outbox_relay
 
     return outbox_relay()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def outbox_purge_task() -> int:
+    """Delete delivered events past their retention (OUTBOX_RETENTION_DAYS)."""
+    from apps.core.outbox import outbox_purge
+
+    return outbox_purge()

@@ -231,13 +231,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_DB_REUSE_MAX = int(os.environ.get("CELERY_DB_REUSE_MAX", "1000"))
 
 # --- Domain settings -----------------------------------------------------------------------------
-COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD")
 # Every threshold, valuation and report is in this currency; documents convert at their own date.
 COMPANY_CURRENCY = os.environ.get("COMPANY_CURRENCY", "USD").upper()
 
 ORDER_REVIEW_THRESHOLD = Decimal(os.environ.get("ORDER_REVIEW_THRESHOLD", "5000.00"))
 OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "6"))
 OUTBOX_BATCH_SIZE = 200
+# Delivered events are deleted this many days after delivery (daily job); 0 keeps them forever.
+OUTBOX_RETENTION_DAYS = int(os.environ.get("OUTBOX_RETENTION_DAYS", "30"))
 # Commits nudge the relay at most once per this many seconds in total (see apps.core.outbox.outbox_nudge).
 OUTBOX_NUDGE_INTERVAL = float(os.environ.get("OUTBOX_NUDGE_INTERVAL", "0.1"))
 # How long an incident may wait in the exception queue, by severity: due_at = created_at + hours.
@@ -275,6 +276,7 @@ LOGGING = {
 # tables on start, where ops can pause or re-time them in the admin.
 CELERY_BEAT_SCHEDULE = {
     "outbox-relay-sweep": {"task": "apps.core.tasks.outbox_relay_task", "schedule": 10.0},
+    "outbox-purge-delivered": {"task": "apps.core.tasks.outbox_purge_task", "schedule": 86400.0},
     "orders-backorder-sweep": {"task": "apps.orders.tasks.order_allocate_backorders_task", "schedule": 300.0},
     "stock-verify-invariants": {"task": "apps.stock.tasks.stock_verify_invariants_task", "schedule": 3600.0},
     "approvals-escalate-overdue": {"task": "apps.approvals.tasks.approvals_escalate_overdue_task", "schedule": 300.0},

@@ -215,3 +215,32 @@ def test_a_nudge_fails_fast_and_backs_off_when_redis_is_down(monkeypatch, settin
     assert outbox.outbox_nudge() is True  # inside the back-off window: no second connection attempt
     assert time.monotonic() - started < 1.0
     assert published == []
+
+
+def test_purge_deletes_only_events_delivered_before_the_retention_window(settings):
+    settings.OUTBOX_RETENTION_DAYS = 30
+    now = timezone.now()
+    old_delivered, recent_delivered, old_pending, old_failed = (emit(n=i) for i in range(4))
+    OutboxDelivery.objects.create(event=old_delivered, handler="h")
+    OutboxDelivery.objects.create(event=recent_delivered, handler="h")
+    OutboxEvent.objects.filter(pk=old_delivered.pk).update(status="delivered", delivered_at=now - timedelta(days=31))
+    OutboxEvent.objects.filter(pk=recent_delivered.pk).update(status="delivered", delivered_at=now - timedelta(days=29))
+    OutboxEvent.objects.filter(pk__in=[old_pending.pk, old_failed.pk]).update(created_at=now - timedelta(days=90))
+    OutboxEvent.objects.filter(pk=old_failed.pk).update(status="failed")
+
+    assert outbox.outbox_purge(now=now, batch_size=1) == 1
+
+    assert set(OutboxEvent.objects.values_list("pk", flat=True)) == {recent_delivered.pk, old_pending.pk, old_failed.pk}
+    assert list(OutboxDelivery.objects.values_list("event_id", flat=True)) == [recent_delivered.pk]
+
+
+def test_purge_works_through_batches_and_zero_retention_keeps_everything(settings):
+    now = timezone.now()
+    events = [emit(n=i) for i in range(5)]
+    OutboxEvent.objects.update(status="delivered", delivered_at=now - timedelta(days=400))
+    settings.OUTBOX_RETENTION_DAYS = 0
+    assert outbox.outbox_purge(now=now) == 0
+    assert OutboxEvent.objects.count() == 5
+    settings.OUTBOX_RETENTION_DAYS = 365
+    assert outbox.outbox_purge(now=now, batch_size=2) == 5
+    assert not OutboxEvent.objects.filter(pk__in=[e.pk for e in events]).exists()
