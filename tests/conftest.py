@@ -1,5 +1,6 @@
 """Shared fixtures: users, API clients, stock helpers, a real Celery worker."""
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -64,9 +65,22 @@ def make_products(db):
 def celery_worker_thread(transactional_db):
     """A real Celery worker (in a thread of this process) consuming from the test Redis."""
     from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+    from django.db import connections
 
     from retailops.celery import app
 
+    def close_thread_connections(**_kwargs):
+        # The worker thread's own database connection: Celery reuses it between tasks
+        # (CELERY_DB_REUSE_MAX), and left open it would outlive the test and block dropping the
+        # test database at the end of the run. Never the test's own connection (main thread).
+        if threading.current_thread() is not threading.main_thread():
+            connections.close_all()
+
     app.conf.broker_connection_retry_on_startup = True
-    with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10) as worker:
-        yield worker
+    task_postrun.connect(close_thread_connections, weak=False)
+    try:
+        with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING", shutdown_timeout=10) as w:
+            yield w
+    finally:
+        task_postrun.disconnect(close_thread_connections)
