@@ -8,7 +8,9 @@ levels in primary-key order, so concurrent services cannot deadlock.
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +20,7 @@ from django.utils import timezone
 from django_fsm import can_proceed
 
 from apps.catalog.models import Location, Product
-from apps.core.db import bulk_insert
+from apps.core.db import bulk_insert, pipeline, pks_allocate_sql
 from apps.core.errors import DomainError, InvalidTransition, NotFound
 from apps.core.outbox import outbox_emit
 from apps.core.types import Actor, real_user
@@ -154,7 +156,9 @@ _PRODUCT_FIELDS = ("id", "sku", "active")
 _LOCATION_FIELDS = ("id", "code", "name", "kind", "priority", "active")
 
 
-def _stock_lock_by_sku(skus: Sequence[str]) -> tuple[dict[str, Product], list[StockLevel]]:
+def _stock_lock_by_sku(
+    skus: Sequence[str], *, new_lines: int
+) -> tuple[dict[str, Product], list[StockLevel], tuple[int, list[int]] | None]:
     """Lock the stock levels of these skus, in primary-key order, with their products and locations.
 
     One statement instead of three ORM queries (products by sku, levels FOR UPDATE, locations): on
@@ -162,6 +166,9 @@ def _stock_lock_by_sku(skus: Sequence[str]) -> tuple[dict[str, Product], list[St
     query. `FOR UPDATE OF l` locks only the level rows, as they come out of the `ORDER BY l.id`
     sort, i.e. in the same primary-key order every other stock writer uses (no deadlocks). Returns
     active and inactive products by sku; a product without any level is not in the result.
+
+    In the same round trip it takes the keys of the new order and its `new_lines` lines from their
+    sequences (None where that is not possible), so the writes that follow can go in one pipeline.
     """
     columns = [
         f"{alias}.{name}"
@@ -176,9 +183,14 @@ def _stock_lock_by_sku(skus: Sequence[str]) -> tuple[dict[str, Product], list[St
     )
     if connection.features.has_select_for_update_of:  # PostgreSQL; SQLite locks the whole database anyway
         sql += " FOR UPDATE OF l"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, list(skus))
+    allocate = pks_allocate_sql([(Order, 1), (OrderLine, new_lines)])
+    with connection.cursor() as cursor, connection.cursor() as pks_cursor:
+        with pipeline():
+            cursor.execute(sql, list(skus))
+            if allocate is not None:
+                pks_cursor.execute(*allocate)
         rows = cursor.fetchall()
+        new_pks = pks_cursor.fetchone() if allocate is not None else None
     n_level, n_product = len(_LEVEL_FIELDS), len(_PRODUCT_FIELDS)
     products: dict[int, Product] = {}
     locations: dict[int, Location] = {}
@@ -199,7 +211,7 @@ def _stock_lock_by_sku(skus: Sequence[str]) -> tuple[dict[str, Product], list[St
     missing = set(skus) - by_sku.keys()
     if missing:  # unknown skus, or products that were never stocked anywhere (those backorder)
         by_sku.update({p.sku: p for p in Product.objects.filter(sku__in=missing)})
-    return by_sku, levels
+    return by_sku, levels, ((new_pks[0][0], new_pks[1]) if new_pks else None)
 
 
 def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) -> Order:
@@ -212,10 +224,11 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) ->
     skus = list(dict.fromkeys(ln.sku for ln in data.lines))
     review = data.total > settings.ORDER_REVIEW_THRESHOLD
     levels: list[StockLevel] = []
+    new_pks = None
     if review:  # held orders reserve nothing: no stock to lock
         products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
     else:
-        products, levels = _stock_lock_by_sku(skus)
+        products, levels, new_pks = _stock_lock_by_sku(skus, new_lines=len(data.lines))
     unknown = [sku for sku in skus if sku not in products or not products[sku].active]
     if unknown:
         raise UnknownSku(unknown)
@@ -252,6 +265,27 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) ->
         else:
             order.allocate()
             reason = "stock reserved"
+    if new_pks is not None:
+        order.pk = new_pks[0]
+        for ln, pk in zip(lines, new_pks[1], strict=True):
+            ln.pk = pk
+    # With the keys known up front, every write below goes to PostgreSQL in one round trip.
+    with pipeline() if new_pks is not None else nullcontext():
+        _order_write(order, lines, allocations, actor=actor, reason=reason, now=now)
+    order._prefetched_lines = lines  # type: ignore[attr-defined]
+    return order
+
+
+def _order_write(
+    order: Order,
+    lines: list[OrderLine],
+    allocations: list[Allocation] | None,
+    *,
+    actor: Actor | None,
+    reason: str,
+    now: datetime,
+) -> None:
+    """The rows of a new order: order, lines, reservations, the two history rows, the two events."""
     bulk_insert([order])
     for ln in lines:
         ln.order = order
@@ -286,9 +320,7 @@ def _order_insert(*, data: OrderInput, fingerprint: str, actor: Actor | None) ->
             ),
         ]
     )
-    order._prefetched_lines = lines  # type: ignore[attr-defined]
     outbox_emit(order_event(order, S.RECEIVED), order_event(order, order.status))
-    return order
 
 
 def order_lock(*, order_id: int) -> Order:

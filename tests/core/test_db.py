@@ -5,10 +5,11 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apps.core.db import bulk_insert
+from apps.core.db import bulk_insert, pipeline, pks_allocate_sql
 from apps.core.models import Incident, OutboxEvent
 from apps.orders.models import Order, OrderHistory
 
@@ -107,3 +108,43 @@ def test_auto_now_fields_get_the_time_of_the_insert_not_the_value_given():
     before = timezone.now()
     incident = bulk_insert([Incident(kind="k", severity="low", title="t", due_at=before, updated_at=stale)])[0]
     assert Incident.objects.get(pk=incident.pk).updated_at >= before
+
+
+def test_in_a_pipeline_keys_are_set_when_the_block_ends():
+    with transaction.atomic(), pipeline():
+        order = bulk_insert([an_order("P1")])[0]
+        events = bulk_insert([OutboxEvent(name="e", aggregate_type="t", aggregate_id=1, payload={})])
+        assert order.pk is None and events[0].pk is None  # nothing has been read back yet
+    assert stored(order.pk)[COLUMNS.index("external_id")] == "P1"
+    assert OutboxEvent.objects.get(pk=events[0].pk).name == "e"
+
+
+def test_a_constraint_violation_in_a_pipeline_raises_the_django_error_at_the_end_and_writes_nothing():
+    bulk_insert([an_order("P2")])
+    with pytest.raises(IntegrityError), transaction.atomic(), pipeline():
+        bulk_insert([an_order("P3")])
+        bulk_insert([an_order("P2")])  # duplicate (channel, external_id)
+        bulk_insert([an_order("P4")])
+    assert list(Order.objects.filter(external_id__in=["P3", "P4"])) == []
+
+
+def test_allocated_keys_are_used_as_given_and_nothing_is_read_back():
+    sql, params = pks_allocate_sql([(Order, 1), (OrderHistory, 2)])
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        (order_pk,), history_pks = cursor.fetchone()
+    assert len(history_pks) == 2 and len(set(history_pks)) == 2
+    order = an_order("P5")
+    order.pk = order_pk
+    with CaptureQueriesContext(connection) as queries:
+        bulk_insert([order])
+    assert "RETURNING" not in queries[0]["sql"]
+    assert (order._state.adding, stored(order_pk)[COLUMNS.index("external_id")]) == (False, "P5")
+    history = [
+        OrderHistory(pk=pk, order_id=order_pk, from_status="", to_status="received", reason="r", at=NOW)
+        for pk in history_pks
+    ]
+    bulk_insert(history)
+    assert sorted(OrderHistory.objects.filter(order_id=order_pk).values_list("pk", flat=True)) == sorted(history_pks)
+    # the sequence moved past them: the next key the database hands out is new
+    assert bulk_insert([an_order("P6")])[0].pk > order_pk
