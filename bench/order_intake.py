@@ -3,10 +3,11 @@
 One run, bounded in time, on a fresh PostgreSQL database that is dropped at the end:
 
 1. create the database, migrate, create a superuser and its token, serve the project as production
-   does (gunicorn sync workers, production settings, a Celery worker on Redis), seed locations,
+   does (gunicorn with the project's gunicorn.conf.py, production settings, a Celery worker on
+   Redis), seed locations,
    products and plenty of stock through the API;
 2. optionally measure 2..4 gunicorn workers briefly and keep the fastest;
-3. drive 3-line ship orders from N client processes (keep-alive sessions) for a fixed time after a
+3. drive 3-line ship orders from N client processes (one keep-alive connection each) for a fixed time after a
    warm-up: orders/s and latency percentiles, every response must be 201 and allocated;
 4. wait for the outbox relay to drain, then write the same durable rows per order straight through
    psycopg 3 from N processes (one transaction per order: order, 3 lines, guarded level updates in
