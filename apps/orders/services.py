@@ -102,6 +102,22 @@ class UnknownSku(DomainError):
         super().__init__("The request has invalid fields.", extra={"fields": {"lines": [message]}})
 
 
+class TotalTooLarge(DomainError):
+    """The lines add up to more than an order total can hold: bad input (400), like a field error."""
+
+    status_code = 400
+    code = "invalid"
+
+    def __init__(self, total: Decimal, limit: Decimal):
+        message = f"The lines add up to {total}, more than the largest order total ({limit})"
+        super().__init__("The request has invalid fields.", extra={"fields": {"lines": [message]}})
+
+
+def _largest_total() -> Decimal:
+    field = Order._meta.get_field("total")
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(1).scaleb(-field.decimal_places)
+
+
 def _route(order: Order, lines: list[OrderLine]) -> list[Allocation] | None:
     """Lock the stock of the order's products and ask the routing policy where to take it from."""
     levels: list[StockLevel] = list(
@@ -133,6 +149,8 @@ def order_create(*, data: OrderInput, actor: Actor | None = None) -> tuple[Order
     changes nothing; the same key with different content raises a 409 DomainError. A new order is
     held for review above ORDER_REVIEW_THRESHOLD, else allocated all-or-nothing or backordered.
     """
+    if data.total > (limit := _largest_total()):
+        raise TotalTooLarge(data.total, limit)
     fingerprint = data.fingerprint()
     try:
         with transaction.atomic():

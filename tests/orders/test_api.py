@@ -102,6 +102,15 @@ BAD = {
         "fulfillment",
     ),
     "body is a list": ([1, 2], "non_field_errors"),
+    # every line is valid, but their sum does not fit the order total (14 digits, 2 decimals)
+    "total too large": (
+        _mutate(lambda p: p.update(lines=[{"sku": "SKU-A", "quantity": 100_000, "unit_price": "9999999999.99"}])),
+        "lines",
+    ),
+    "payment amount too large": (
+        _mutate(lambda p: p.update(payment={"method": "card", "amount": "1000000000000.00"})),
+        "payment",
+    ),
 }
 
 
