@@ -35,3 +35,16 @@ class InsufficientStock(DomainError):
 class PermissionDenied(DomainError):
     status_code = 403
     code = "permission_denied"
+
+
+# PostgreSQL's numeric_value_out_of_range: a number too large for its column (a quantity or amount a
+# user sent, or a total or balance it would make). The statement failed and its transaction rolled
+# back, so nothing was written: the user's error (400), not the server's.
+_OUT_OF_RANGE = "22003"
+OUT_OF_RANGE_MESSAGE = "A number in the request, or a total it makes, is too large to be stored. Nothing was saved."
+
+
+def is_out_of_range(exc: BaseException) -> bool:
+    from django.db import DataError
+
+    return isinstance(exc, DataError) and getattr(exc.__cause__, "sqlstate", None) == _OUT_OF_RANGE

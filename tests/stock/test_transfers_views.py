@@ -1,8 +1,11 @@
 """Staff UI for transfers: list, create, detail actions by side, replenishment proposals accepted in bulk."""
 
+from decimal import Decimal
+
 import pytest
 from django.test import Client
 
+from apps.catalog.models import Product
 from apps.stock import services
 from apps.stock.models import ReplenishmentRule, StockTransfer
 from tests.stock.test_transfers import level, make_network, make_people, transfer
@@ -123,3 +126,22 @@ def test_the_requester_withdraws_a_pending_transfer_from_its_page(net, people):
     manager.post(f"/stock/transfers/{t.pk}/", {"action": "withdraw"})
 
     assert StockTransfer.objects.get(pk=t.pk).status == "requested"
+
+
+def test_a_transfer_worth_more_than_can_be_stored_is_a_400_page_and_nothing_is_written(net, people):
+    # 200 kettles at the largest cost a product can have: worth more than a transfer's value holds
+    services.stock_receive(
+        location=net["wh1"], reference="more", lines=[services.ReceiptLine(net["kettle"], 100, Decimal("4.00"))]
+    )
+    Product.objects.filter(pk=net["kettle"].pk).update(cost="9999999999.99")
+    manager = browser(people["manager"])
+
+    r = manager.post(
+        "/stock/transfers/new/",
+        {"location": "WH1", "destination": "ST1", "note": "", "sku_0": "KET-1", "quantity_0": "200"},
+    )
+
+    assert r.status_code == 400
+    assert b"too large" in r.content
+    assert StockTransfer.objects.count() == 0
+    assert level(net["kettle"], net["wh1"]) == (200, 0)

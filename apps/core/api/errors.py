@@ -4,7 +4,6 @@ import logging
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
-from django.db import DataError
 from django.http import Http404
 from django_fsm import TransitionNotAllowed
 from rest_framework import exceptions, status
@@ -12,7 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 from rest_framework.views import set_rollback
 
-from apps.core.errors import DomainError
+from apps.core.errors import OUT_OF_RANGE_MESSAGE, DomainError, is_out_of_range
 
 logger = logging.getLogger(__name__)
 
@@ -23,20 +22,11 @@ def _body(code: str, detail, **extra) -> dict:
     return body
 
 
-# PostgreSQL's numeric_value_out_of_range: a number too large for its column (a quantity or amount
-# the client sent, or a total or balance it would make). The statement failed and its transaction
-# rolled back, so nothing was written.
-OUT_OF_RANGE = "22003"
-
-
 def exception_handler(exc, context):
-    if isinstance(exc, DataError) and getattr(exc.__cause__, "sqlstate", None) == OUT_OF_RANGE:
+    if is_out_of_range(exc):
         logger.warning("value out of range on %s", context["request"].path, exc_info=exc)
         set_rollback()
-        return Response(
-            _body("out_of_range", "A number in the request, or a total it makes, is too large to be stored."),
-            status=status.HTTP_400_BAD_REQUEST,
-        )
+        return Response(_body("out_of_range", OUT_OF_RANGE_MESSAGE), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DomainError):
         return Response(_body(exc.code, exc.detail, **exc.extra), status=exc.status_code)
     if isinstance(exc, TransitionNotAllowed):
