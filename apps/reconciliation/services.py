@@ -338,47 +338,60 @@ def settlement_match(*, run_id: int) -> dict[str, int]:
     """Match the run's lines to orders (charges) and returns (refunds): one UPDATE per rule.
 
     matched: counterpart found, same amount and currency; mismatched: counterpart found, amount or
-    currency differs (the note says what was expected); unmatched: no counterpart. Fees, payouts and
+    currency differs (the note says what was expected), or several counterparts share the reference
+    (none is linked); unmatched: no counterpart. Fees, payouts and
     other categories have nothing to match. Returns the number of the run's lines per status.
     """
     line, order, ret = SettlementLine._meta.db_table, Order._meta.db_table, Return._meta.db_table
     p = {"run": run_id}
-    # Each line is written once: the counterpart is found in a subquery, the status decided in the SET.
-    # Should two orders share a payment reference, PostgreSQL updates the line once, from one of them.
+    # Each line is written once: its counterparts are found and counted in a subquery, the status
+    # decided in the SET. A reference that several orders (or returns) share matches none of them:
+    # the line is a mismatch naming how many share it, for finance to settle by hand.
     rules = [
         # Charges: the order's payment reference is the PaymentIntent id or (older integrations) the charge id.
-        f"""UPDATE {line} AS l SET order_id = m.oid,
-              status = CASE WHEN m.oid IS NULL THEN 'unmatched'
+        f"""UPDATE {line} AS l SET order_id = CASE WHEN m.n = 1 THEN m.oid END,
+              status = CASE WHEN m.n = 0 THEN 'unmatched'
+                            WHEN m.n > 1 THEN 'mismatched'
                             WHEN m.currency = l.currency AND m.amount = l.gross THEN 'matched'
                             ELSE 'mismatched' END,
-              note = CASE WHEN m.oid IS NULL THEN 'no order with this payment reference'
+              note = CASE WHEN m.n = 0 THEN 'no order with this payment reference'
+                          WHEN m.n > 1 THEN m.n || ' orders share this payment reference'
                           WHEN m.currency = l.currency AND m.amount = l.gross THEN ''
                           ELSE 'order RO-' || {_zpad8("m.oid")} || ' expects ' || {_money_text("m.amount")}
                                || ' ' || m.currency
                      END
             FROM (
-              SELECT x.id, o.id AS oid, o.currency, COALESCE(o.payment_amount, o.total) AS amount
+              SELECT x.id, count(o.id) AS n, min(o.id) AS oid, min(o.currency) AS currency,
+                     min(COALESCE(o.payment_amount, o.total)) AS amount
               FROM {line} x
-              LEFT JOIN {order} pi ON x.payment_intent_id <> '' AND pi.payment_reference = x.payment_intent_id
-              LEFT JOIN {order} ch ON pi.id IS NULL AND x.charge_id <> '' AND ch.payment_reference = x.charge_id
-              LEFT JOIN {order} o ON o.id = COALESCE(pi.id, ch.id)
+              LEFT JOIN {order} o ON o.payment_reference = CASE
+                WHEN x.payment_intent_id <> '' AND EXISTS (
+                  SELECT 1 FROM {order} pi WHERE pi.payment_reference = x.payment_intent_id)
+                THEN x.payment_intent_id
+                WHEN x.charge_id <> '' THEN x.charge_id
+              END
               WHERE x.run_id = %(run)s AND x.reporting_category = 'charge'
+              GROUP BY x.id
             ) m
             WHERE l.id = m.id""",
         # Refunds: the return records the refund's own id (re_…), which Stripe reports as source_id.
-        f"""UPDATE {line} AS l SET refund_return_id = m.rid,
-              status = CASE WHEN m.rid IS NULL THEN 'unmatched'
+        f"""UPDATE {line} AS l SET refund_return_id = CASE WHEN m.n = 1 THEN m.rid END,
+              status = CASE WHEN m.n = 0 THEN 'unmatched'
+                            WHEN m.n > 1 THEN 'mismatched'
                             WHEN m.currency = l.currency AND m.amount = -l.gross THEN 'matched'
                             ELSE 'mismatched' END,
-              note = CASE WHEN m.rid IS NULL THEN 'no return with this refund reference'
+              note = CASE WHEN m.n = 0 THEN 'no return with this refund reference'
+                          WHEN m.n > 1 THEN m.n || ' returns share this refund reference'
                           WHEN m.currency = l.currency AND m.amount = -l.gross THEN ''
                           ELSE 'return RMA-' || {_zpad8("m.rid")} || ' refunded '
                                || COALESCE({_money_text("m.amount")}, 'nothing') || ' ' || m.currency END
             FROM (
-              SELECT x.id, r.id AS rid, r.currency, r.refund_amount AS amount
+              SELECT x.id, count(r.id) AS n, min(r.id) AS rid, min(r.currency) AS currency,
+                     min(r.refund_amount) AS amount
               FROM {line} x
               LEFT JOIN {ret} r ON x.source_id <> '' AND r.refund_payment_reference = x.source_id
               WHERE x.run_id = %(run)s AND x.reporting_category = 'refund'
+              GROUP BY x.id
             ) m
             WHERE l.id = m.id""",
         # Fees, payouts, disputes, adjustments: nothing to match, they only feed the payout.

@@ -8,6 +8,7 @@ from apps.core.models import Incident, OutboxEvent
 from apps.reconciliation.models import Payout, ReconciliationRun, SettlementLine
 from apps.reconciliation.parsing import settlement_parse
 from apps.reconciliation.services import reconciliation_run_execute, settlement_lines_store
+from tests.reconciliation.factories import OrderFactory, ReturnFactory
 from tests.reconciliation.helpers import counterparts, fixture, run_file
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,22 @@ def test_each_line_is_matched_mismatched_or_unmatched_against_orders_and_refunds
     )
     assert (run.processed, run.total, run.errors, run.failure) == (9, 9, [], "")
     assert run.started_at is not None and run.finished_at >= run.started_at
+
+
+def test_a_reference_several_orders_or_returns_share_links_none_of_them():
+    # given a second order with A1's payment intent and a second return with B2's refund id
+    cp = counterparts()
+    OrderFactory(payment_reference="pi_1A1", total=Decimal("100.00"))
+    ReturnFactory(refund_payment_reference="re_1B2", refund_amount=Decimal("45.00"))
+
+    run = run_file("settlement", fixture("stripe_payouts.csv"), "payouts.csv")
+
+    # then those two lines are exceptions that say why, the others match as before
+    outcomes = line_outcomes(run)
+    assert outcomes["txn_1A1"] == ("mismatched", None, "2 orders share this payment reference")
+    assert outcomes["txn_1B2"] == ("mismatched", None, "2 returns share this refund reference")
+    assert outcomes["txn_1A2"] == ("matched", cp["A2"].pk, "")
+    assert (run.matched, run.unmatched, run.mismatched) == (3, 1, 4)
 
 
 def test_one_settled_event_per_payout_with_the_exact_contract():
