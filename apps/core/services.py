@@ -463,7 +463,8 @@ def incident_bulk(
 ) -> list[BulkItemResult]:
     """Apply one action to many incidents, each in its own transaction; one result per id, in order.
 
-    Refusals are per item: `not_found`, `not_visible` (outside the actor's locations),
+    Refusals are per item: `not_found` (no such incident, or one outside the actor's locations:
+    like the single-item endpoints' 404, a refusal must not tell which ids exist),
     `invalid_transition`, `invalid_assignee`, `retry_not_supported`, `retry_failed`. A missing
     note for resolve/dismiss refuses the whole request before anything is done.
     """
@@ -478,13 +479,8 @@ def incident_bulk(
     scope = user_location_ids(actor) if actor is not None else None
     results = []
     for incident_id in ids:
-        if incident_id not in locations:
+        if incident_id not in locations or (scope is not None and locations[incident_id] not in scope):
             results.append(BulkItemResult(incident_id, False, error="not_found", detail="No such incident"))
-            continue
-        if scope is not None and locations[incident_id] not in scope:
-            results.append(
-                BulkItemResult(incident_id, False, error="not_visible", detail="Not an incident of your locations")
-            )
             continue
         try:
             results.append(_bulk_one(action, incident_id, actor=actor, note=note, assignee=assignee))

@@ -518,7 +518,7 @@ def test_bulk_answers_per_item_in_the_order_given(alice):
         (closed.pk, False, "", "invalid_transition"),
         (open_one.pk, True, "resolved", ""),
         (missing, False, "", "not_found"),
-        (other_store.pk, False, "", "not_visible"),
+        (other_store.pk, False, "", "not_found"),
     ]
     assert results[0].detail == f"Incident #{closed.pk} cannot be resolved from status 'resolved'"
     assert Incident.objects.get(pk=other_store.pk).status == "open"

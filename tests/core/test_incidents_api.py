@@ -346,7 +346,7 @@ def test_bulk_returns_a_result_per_item(manager, stores):
     assert [(i["id"], i["ok"], i["status"], i["error"]) for i in body["results"]] == [
         (mine.pk, True, "dismissed", ""),
         (closed.pk, False, "", "invalid_transition"),
-        (theirs.pk, False, "", "not_visible"),
+        (theirs.pk, False, "", "not_found"),
         (987654, False, "", "not_found"),
     ]
     assert history(theirs) == [("created", "", "open")]

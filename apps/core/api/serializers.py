@@ -218,7 +218,7 @@ class IncidentBulkItemOutput(serializers.Serializer):
     ok = serializers.BooleanField()
     status = serializers.CharField(help_text="The incident's status afterwards (empty when not found)")
     error = serializers.CharField(
-        help_text="Why it was refused: not_found, not_visible, invalid_transition, invalid_assignee, "
+        help_text="Why it was refused: not_found, invalid_transition, invalid_assignee, "
         "retry_not_supported, retry_failed, duplicate_open_incident"
     )
     detail = serializers.CharField()

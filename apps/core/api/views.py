@@ -194,7 +194,7 @@ class IncidentBulkApi(APIView):
         request=IncidentBulkInput,
         responses={200: IncidentBulkOutput, **error_responses(400, 401, 403)},
         description="One action on up to 200 incidents, each on its own: a result per id, in the order given "
-        "(duplicates once). An item is refused as not_found, not_visible, invalid_transition, …",
+        "(duplicates once). An item is refused as not_found, invalid_transition, …",
     )
     def post(self, request):
         data = IncidentBulkInput(data=request.data)
