@@ -89,7 +89,7 @@ def bulk_insert(objs: Sequence[M]) -> Sequence[M]:
     and the row count, so the server can reuse its prepared plan. Works on PostgreSQL and SQLite
     (≥ 3.35, RETURNING); rows come back in VALUES order on both, which bulk_create relies on too.
 
-    Instances that all have a primary key already (from `pks_allocate`) are inserted with it and
+    Instances that all have a primary key already (e.g. from `pks_allocate_sql`) are inserted with it and
     nothing is read back. Inside `pipeline()` the new keys are read when the block ends.
     """
     if not objs:
