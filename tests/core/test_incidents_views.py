@@ -316,7 +316,7 @@ def test_another_stores_incident_is_a_404_in_the_portal(manager, stores, where):
     assert client.get(f"{LIST}{incident.pk}/").status_code == 404
     assert client.post(f"{LIST}{incident.pk}/resolve/", {"note": "x"}).status_code == 404
     r = client.post(f"{LIST}bulk/", {"action": "acknowledge", "ids": [incident.pk]}, follow=True)
-    assert [(i["ok"], i["error"]) for i in r.context["bulk_result"]["results"]] == [(False, "not visible")]
+    assert [(i["ok"], i["error"]) for i in r.context["bulk_result"]["results"]] == [(False, "not found")]
     assert snapshot(incident) == before
 
 
