@@ -4,8 +4,10 @@ A person may decide a level when they hold the level's permission (and belong to
 names one). A delegate may act with a delegator's authority while the delegation is active.
 Separation of duties applies to everyone involved, delegates included and superusers too: the
 requester never claims or decides their own request, and nobody decides two levels of one request
-(neither directly nor through a delegate). The services call `claim_authority` / `decide_authority`
-under the process lock; selectors and screens call them to show what is possible.
+(neither directly nor through a delegate). An approver scoped to locations (no
+`accounts.view_all_locations`) decides only requests of those locations, with their own authority
+or as a delegate. The services call `claim_authority` / `decide_authority` under the process lock;
+selectors and screens call them to show what is possible.
 """
 
 from collections.abc import Iterable
@@ -16,6 +18,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
+from apps.accounts.scoping import user_location_ids
 from apps.approvals.errors import AlreadyDecided, NotClaimable, NotEligible, SeparationOfDuties
 from apps.approvals.models import ApprovalRequest, ApprovalTask, Decision, Delegation
 
@@ -33,6 +36,20 @@ def holds_level(person: Any, *, permission: str, group_id: int | None) -> bool:
     if group_id is None or person.is_superuser:
         return True
     return person.groups.filter(pk=group_id).exists()
+
+
+def in_location_scope(person: Any, request: ApprovalRequest) -> bool:
+    """The request belongs to a location the person works for (always true for unscoped people;
+    a company-wide request, with no location, is for unscoped people only)."""
+    scope = user_location_ids(person)
+    return scope is None or (request.location_id is not None and request.location_id in scope)
+
+
+def _outside_scope(task: ApprovalTask, request: ApprovalRequest) -> NotEligible:
+    where = request.location.code if request.location is not None else "the whole company"
+    return NotEligible(
+        f"This request is for {where}, outside the locations you approve for.", extra={"task_id": task.pk}
+    )
 
 
 def active_delegations_to(user: Any, *, at: datetime | None = None) -> list[Delegation]:
@@ -102,12 +119,18 @@ def claim_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest, 
             f"Approval task {task.pk} is already claimed by {_name(task.owner)}.", extra={"task_id": task.pk}
         )
     check_separation_of_duties(request=request, task=task, actor=user, principal=None)
+    out_of_scope = False
     if holds_level(user, permission=task.owner_permission, group_id=task.owner_group_id):
-        return None
+        if in_location_scope(user, request):
+            return None
+        out_of_scope = True
     refusal: SeparationOfDuties | None = None
     for delegation in active_delegations_to(user, at=at):
         delegator = delegation.delegator
         if not holds_level(delegator, permission=task.owner_permission, group_id=task.owner_group_id):
+            continue
+        if not in_location_scope(delegator, request):
+            out_of_scope = True
             continue
         try:
             check_separation_of_duties(request=request, task=task, actor=user, principal=delegator)
@@ -117,6 +140,8 @@ def claim_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest, 
         return delegator
     if refusal is not None:
         raise refusal
+    if out_of_scope:
+        raise _outside_scope(task, request)
     raise NotEligible(
         f"Level {task.level} needs {task.owner_permission}"
         + (" in group " + task.owner_group.name if task.owner_group is not None else "")
@@ -150,6 +175,8 @@ def decide_authority(*, user: Any, task: ApprovalTask, request: ApprovalRequest,
             f"Level {task.level} needs {task.owner_permission}, which {holder} no longer hold(s).",
             extra={"task_id": task.pk},
         )
+    if not in_location_scope(authority, request):
+        raise _outside_scope(task, request)
     return principal
 
 

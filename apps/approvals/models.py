@@ -118,6 +118,9 @@ class ApprovalRequest(Process):
     current_level = models.PositiveSmallIntegerField(default=0)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.PENDING)
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # The store or warehouse the subject belongs to: approvers scoped to locations decide only
+    # these (None: a company-wide subject such as a journal entry, for unscoped approvers only).
+    location = models.ForeignKey("catalog.Location", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 from viewflow.workflow.status import STATUS
 
+from apps.accounts.scoping import user_location_ids
 from apps.approvals import authority, registry
 from apps.approvals.models import ApprovalEvent, ApprovalRequest, ApprovalTask, Decision, Delegation
 from apps.core.errors import DomainError, NotFound
@@ -47,6 +48,9 @@ def _may_claim_q(user: Any, principal: Any) -> Q:
     approved_before = ApprovalTask.objects.filter(process_id=OuterRef("process_id"), decision=Decision.APPROVED).filter(
         Q(decided_by__in=people) | Q(decided_on_behalf_of__in=people) | Q(claimed_on_behalf_of__in=people)
     )
+    scope = user_location_ids(principal)
+    if scope is not None:  # an approver scoped to locations: only requests of those locations
+        q &= Q(process__approvalrequest__location__in=scope)
     return q & ~Q(process__approvalrequest__requested_by__in=people) & ~Q(Exists(approved_before))
 
 

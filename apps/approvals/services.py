@@ -100,10 +100,12 @@ def approval_request_start(
     requested_by: Any,
     summary: str,
     currency: str = "",
+    location: Any = None,
 ) -> ApprovalRequest:
     """Start the approval process for a subject (in the caller's transaction): level 1 opens at once.
 
-    The subject type must be registered and the evaluation must require approval.
+    The subject type must be registered and the evaluation must require approval. `location` is
+    the store or warehouse the subject belongs to (approvers scoped to locations see only theirs).
     """
     if not evaluation.required or evaluation.policy is None:
         raise ValueError("approval_request_start needs an evaluation that requires approval")
@@ -120,6 +122,7 @@ def approval_request_start(
             levels=evaluation.levels,
             level_rules=evaluation.rules,
             requested_by=requested_by,
+            location=location,
         )
         ApprovalEvent.objects.create(
             request=request,

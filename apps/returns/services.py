@@ -397,6 +397,7 @@ def return_inspect(*, return_id: int, lines: Sequence[InspectionInput], actor: A
                 summary=f"Refund {ret.number} for {ret.order.number}: {ret.refund_amount} {ret.currency}, "
                 f"{ret.get_reason_display().lower()}, risk band {ret.risk_band}",
                 currency=ret.currency,
+                location=ret.location,
             )
         else:
             ret.refund_approval = RefundApproval.NOT_REQUIRED

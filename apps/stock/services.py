@@ -574,6 +574,7 @@ def _adjustment_submit(
             summary=f"{adjustment.number} at {adjustment.location.code}: {adjustment.get_reason_display().lower()}, "
             f"{len(lines)} line(s), {adjustment.value} {adjustment.currency}",
             currency=adjustment.currency,
+            location=adjustment.location,
         )
         events.append(_adjustment_event(adjustment, EVENT_ADJUSTMENT_SUBMITTED, approval_levels=evaluation.levels))
     else:
@@ -1006,6 +1007,7 @@ def stock_transfer_submit(*, transfer_id: int, actor: Actor) -> StockTransfer:
                 summary=f"{transfer.number} {transfer.source.code} → {transfer.destination.code}: "
                 f"{len(lines)} line(s), {transfer.value} {transfer.currency}; " + "; ".join(reasons),
                 currency=transfer.currency,
+                location=transfer.source,  # the stock that leaves is the source's
             )
             outbox_emit(_transfer_event(transfer, EVENT_TRANSFER_SUBMITTED, reasons=reasons))
         else:

@@ -272,6 +272,7 @@ def purchase_order_submit(*, po_id: int, actor: Actor) -> PurchaseOrder:
                 requested_by=actor,
                 summary=f"{po.number} {po.supplier.code} → {po.location.code}: {po.total} {po.currency}"
                 f" ({po.total_company} {settings.COMPANY_CURRENCY})",
+                location=po.location,
             )
             outbox_emit(_po_event(po, events.PO_SUBMITTED, approval_levels=evaluation.levels))
         else:
