@@ -1,9 +1,9 @@
-"""Portal middleware: numbers too large for the database are the user's error, shown as such."""
+"""Request guards: input the database cannot store is the client's error (400), shown as such."""
 
 import logging
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -34,3 +34,20 @@ class OutOfRangeMiddleware:
             request=request,
         )
         return HttpResponseBadRequest(page)
+
+
+class NulInQueryMiddleware:
+    """A query string with a NUL character is refused with a 400 before any view runs: PostgreSQL
+    cannot hold NUL in text, so a filter carrying one would otherwise end in a server error. JSON
+    under /api/, like every API error."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if any("\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()):
+            detail = "Query parameters may not contain NUL characters."
+            if request.path.startswith("/api/"):
+                return JsonResponse({"error": "invalid", "detail": detail}, status=400)
+            return HttpResponseBadRequest(detail)
+        return self.get_response(request)

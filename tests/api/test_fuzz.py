@@ -35,6 +35,8 @@ def keep_the_test_connection():
 
 @pytest.mark.django_db
 @schema.parametrize()
-@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+# derandomize: the same examples on every run, so CI is stable; a random run (derandomize=False)
+# explores further when the schema changes.
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_no_operation_answers_500(case, token, warehouse, product):
     case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=[not_a_server_error])

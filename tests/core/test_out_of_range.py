@@ -1,5 +1,5 @@
-"""Numbers too large for the database's columns are the client's error (400), never a 500, and
-nothing of the request is written."""
+"""Input the database cannot store (numbers too large for their columns, NUL characters) is the
+client's error (400), never a 500, and nothing of the request is written."""
 
 import pytest
 
@@ -42,3 +42,14 @@ def test_an_adjustment_worth_more_than_its_value_column_holds_is_400(api, wareho
     assert r.status_code == 400, r.content
     assert StockAdjustment.objects.count() == adjustments
     assert StockLevel.objects.get(product=product, location=warehouse).on_hand == 1_000_000
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/stock/movements/?sku=A%00B", "/api/v1/orders/?search=%00", "/orders/?q%00=1"]
+)
+def test_a_nul_character_in_the_query_string_is_400(api, client, user, path):
+    client.force_login(user)
+    r = (api if path.startswith("/api/") else client).get(path)
+    assert r.status_code == 400
+    if path.startswith("/api/"):
+        assert r.json()["error"] == "invalid"
