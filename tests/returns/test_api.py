@@ -68,8 +68,21 @@ def test_the_whole_flow_through_the_api(api, order, store):
         ({"order_id": "x"}, "order_id"),
         ({"order_id": 10**20}, "order_id"),
         ({"location": "NOPE"}, "location"),
+        ({"location": "ST\u00001"}, "location"),
+        ({"location": "X" * 33}, "location"),
     ],
-    ids=["channel", "reason", "no-lines", "string-quantity", "zero-quantity", "order-id", "huge-order-id", "location"],
+    ids=[
+        "channel",
+        "reason",
+        "no-lines",
+        "string-quantity",
+        "zero-quantity",
+        "order-id",
+        "huge-order-id",
+        "location",
+        "nul-in-location",
+        "long-location",
+    ],
 )
 def test_bad_input_is_400_with_field_errors_and_writes_nothing(api, order, change, field):
     before = counts()

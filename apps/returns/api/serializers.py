@@ -16,10 +16,14 @@ class ReturnLineInputSerializer(serializers.Serializer):
 
 
 class LocationCodeField(serializers.CharField):
-    def to_internal_value(self, data):
-        code = super().to_internal_value(data)
-        if len(code) > 32:
-            raise serializers.ValidationError("At most 32 characters.")
+    """A location code, looked up once the text itself is valid (length, no NUL characters)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", 32)
+        super().__init__(**kwargs)
+
+    def run_validation(self, data=serializers.empty):
+        code = super().run_validation(data)
         location = location_get_by_code(code)
         if location is None or not location.active:
             raise serializers.ValidationError(f"Unknown location {code!r}.")
