@@ -62,7 +62,8 @@ def _keep_sort(qs: QuerySet, requested: QuerySet) -> QuerySet:
 class JournalEntryFilter(django_filters.FilterSet):
     period = django_filters.ChoiceFilter(choices=_period_choices)
     account = django_filters.ChoiceFilter(choices=_account_choices)
-    source_type = django_filters.CharFilter(label="Source type")
+    source_type = django_filters.CharFilter(label="Source type", max_length=60)
+    source_id = django_filters.CharFilter(label="Source id", max_length=64)
     status = django_filters.ChoiceFilter(choices=EntryStatus.choices)
 
     class Meta:
@@ -76,6 +77,7 @@ class JournalEntryFilter(django_filters.FilterSet):
             period=period,
             account=data.get("account") or None,
             source_type=(data.get("source_type") or "").strip() or None,
+            source_id=(data.get("source_id") or "").strip() or None,
             status=data.get("status") or None,
         )
         if data.get("period") and period is None:

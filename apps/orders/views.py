@@ -20,6 +20,7 @@ from apps.accounts.scoping import user_location_ids
 from apps.catalog.models import Channel
 from apps.catalog.selectors import location_list
 from apps.core.errors import DomainError, NotFound
+from apps.core.ui_links import ledger_entries_url
 from apps.orders import selectors, services
 from apps.orders.models import Order
 from apps.orders.states import OrderStatus
@@ -147,6 +148,7 @@ class OrderDetailView(TemplateView):
             **super().get_context_data(**kwargs),
             "order": order,
             "list_url": self.viewset.reverse("index"),
+            "ledger_url": ledger_entries_url(self.request.user, source_type="orders.order", source_id=order.pk),
             "lines": [
                 {"line": line, "allocations": line._allocations}
                 for line in order._prefetched_lines  # type: ignore[attr-defined]

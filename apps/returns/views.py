@@ -17,6 +17,7 @@ from viewflow.views import ListModelView
 from apps.accounts.scoping import user_location_ids
 from apps.catalog.models import Location
 from apps.core.errors import DomainError, NotFound
+from apps.core.ui_links import ledger_entries_url
 from apps.orders.models import Order
 from apps.returns import selectors, services
 from apps.returns.models import Return
@@ -174,6 +175,7 @@ class ReturnDetailView(TemplateView):
         return {
             **super().get_context_data(**kwargs),
             "ret": ret,
+            "ledger_url": ledger_entries_url(self.request.user, source_type="returns.return", source_id=ret.pk),
             "lines": ret._prefetched_lines,  # type: ignore[attr-defined]
             "history": selectors.return_history(ret=ret),
             "approval": selectors.return_approval(ret=ret),

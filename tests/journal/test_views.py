@@ -9,7 +9,9 @@ from django.utils import timezone
 
 from apps.journal.models import EntryStatus, JournalEntry, Period, PeriodStatus
 from tests.approvals.helpers import person
+from tests.factories import LocationFactory, ProductFactory
 from tests.journal.helpers import emit, relay
+from tests.journal.test_rules import receive, ship
 
 pytestmark = pytest.mark.django_db
 
@@ -185,3 +187,21 @@ def test_the_ledger_page_costs_the_same_queries_for_any_number_of_entries(client
     with CaptureQueriesContext(connection) as ctx:
         assert client.get("/journal/ledger/").status_code == 200
     assert len(ctx.captured_queries) <= 9, [q["sql"][:80] for q in ctx.captured_queries]
+
+
+def test_an_order_page_links_to_its_ledger_entries_for_those_who_may_see_the_ledger(client, finance, entry):
+    warehouse, product = LocationFactory(code="WH1"), ProductFactory(sku="SKU-A")
+    receive(warehouse, product, 5, "4.00")
+    order = ship([(product, 2)])
+    sale = JournalEntry.objects.get(source_type="orders.order", source_id=str(order.pk))
+
+    client.force_login(finance)
+    page = client.get(f"/orders/{order.pk}/").content.decode()
+    link = f"/journal/ledger/?source_type=orders.order&amp;source_id={order.pk}"
+    assert f'href="{link}" data-testid="ledger-link"' in page
+    listed = client.get(link.replace("&amp;", "&")).content.decode()
+    assert sale.number in listed and entry.number not in listed
+
+    client.force_login(person("sam", "store_manager", locations=[warehouse]))
+    page = client.get(f"/orders/{order.pk}/")
+    assert page.status_code == 200 and 'data-testid="ledger-link"' not in page.content.decode()
