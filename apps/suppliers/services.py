@@ -16,7 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django_fsm import can_proceed
 
@@ -538,14 +538,36 @@ class InvoiceLineInput:
     sku: str = ""
 
 
-def _resolve_po_line(ln: InvoiceLineInput, supplier: Supplier) -> PurchaseOrderLine | None:
-    qs = PurchaseOrderLine.objects.select_related("purchase_order", "product").filter(purchase_order__supplier=supplier)
-    if ln.po_line_id is not None:
-        return qs.filter(pk=ln.po_line_id).first()
-    ref = ln.po_reference.strip().upper()
-    if ref.startswith("PO-") and ref[3:].isdigit() and ln.sku:
-        return qs.filter(purchase_order_id=int(ref[3:]), product__sku=ln.sku).first()
-    return None
+def _resolve_po_lines(lines: Sequence[InvoiceLineInput], supplier: Supplier) -> list[int | None]:
+    """The id of the supplier's PO line each invoice line bills (None when it names none), found in
+    one query: by line id, or by "PO-000012" + sku (the PO's first line of that sku)."""
+    wanted: dict[int, tuple[int, str]] = {}  # line index → (PO id, sku)
+    q = Q(pk__in=[])
+    for i, ln in enumerate(lines):
+        ref = ln.po_reference.strip().upper()
+        if ln.po_line_id is not None:
+            q |= Q(pk=ln.po_line_id)
+        elif ref.startswith("PO-") and ref[3:].isdigit() and ln.sku:
+            wanted[i] = (int(ref[3:]), ln.sku)
+            q |= Q(purchase_order_id=int(ref[3:]), product__sku=ln.sku)
+    ids: set[int] = set()
+    first_by_po_sku: dict[tuple[int, str], int] = {}
+    rows = (
+        PurchaseOrderLine.objects.filter(purchase_order__supplier=supplier)
+        .filter(q)
+        .order_by("pk")
+        .values_list("pk", "purchase_order_id", "product__sku")
+    )
+    for pk, po_id, sku in rows:
+        ids.add(pk)
+        first_by_po_sku.setdefault((po_id, sku), pk)
+    resolved: list[int | None] = []
+    for i, ln in enumerate(lines):
+        if ln.po_line_id is not None:
+            resolved.append(ln.po_line_id if ln.po_line_id in ids else None)
+        else:
+            resolved.append(first_by_po_sku.get(wanted[i]) if i in wanted else None)
+    return resolved
 
 
 def _match_line(
@@ -619,7 +641,8 @@ def _invoice_payable(invoice: SupplierInvoice, lines: Sequence[SupplierInvoiceLi
             }
         )
     for pk, quantity in billed.items():
-        PurchaseOrderLine.objects.filter(pk=pk).update(invoiced_quantity=quantity)
+        locked[pk].invoiced_quantity = quantity
+    PurchaseOrderLine.objects.bulk_update(list(locked.values()), ["invoiced_quantity"])  # one UPDATE
     outbox_emit(
         Event(
             name=events.INVOICE_MATCHED,
@@ -663,10 +686,10 @@ def supplier_invoice_create(
     if currency != supplier.currency:
         raise DomainError(f"{supplier.code} invoices in {supplier.currency}, not {currency}", code="currency_mismatch")
     rate = exchange_rate_get(currency=currency, on=invoice_date)
-    resolved = [_resolve_po_line(ln, supplier) for ln in lines]
+    resolved = _resolve_po_lines(lines, supplier)
     try:
         with transaction.atomic():
-            line_ids = sorted({pl.pk for pl in resolved if pl is not None})
+            line_ids = sorted({pk for pk in resolved if pk is not None})
             locked = {
                 pl.pk: pl
                 for pl in PurchaseOrderLine.objects.select_for_update()
@@ -676,8 +699,8 @@ def supplier_invoice_create(
             }
             billed: dict[int, int] = defaultdict(int)
             matched = []
-            for ln, pl in zip(lines, resolved, strict=True):
-                pl = locked.get(pl.pk) if pl is not None else None
+            for ln, pk in zip(lines, resolved, strict=True):
+                pl = locked.get(pk) if pk is not None else None
                 before = (pl.invoiced_quantity + billed[pl.pk]) if pl is not None else 0
                 matched.append((ln, pl, *_match_line(ln, pl, before)))
                 if pl is not None:

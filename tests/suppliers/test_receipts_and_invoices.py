@@ -2,7 +2,9 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 
 from apps.accounts.roles import FINANCE, OPS_ADMIN
 from apps.approvals.models import ApprovalRequest, ApprovalTask
@@ -257,3 +259,41 @@ def test_an_invoice_without_a_rate_for_its_date_is_refused(buyer, warehouse, pro
         )
     assert not SupplierInvoice.objects.exists()
     assert event_names("suppliers.invoice") == []
+
+
+def _by_reference(supplier, po, number, unit_price="2.00"):
+    """An invoice that names its lines the way suppliers write them: PO number + sku (no line ids)."""
+    with CaptureQueriesContext(connection) as queries:
+        inv = services.supplier_invoice_create(
+            supplier=supplier,
+            number=number,
+            invoice_date=date.today(),
+            lines=[
+                services.InvoiceLineInput(
+                    po_reference=po.number.lower(),
+                    sku=pl.product.sku,
+                    quantity=pl.quantity,
+                    unit_price=Decimal(unit_price),
+                )
+                for pl in po.lines.select_related("product").order_by("line_no")
+            ],
+            actor=None,
+        )
+    return inv, len(queries)
+
+
+def test_an_invoice_costs_the_same_queries_for_two_lines_or_six_named_by_po_number_and_sku(
+    buyer, supplier, warehouse, make_products
+):
+    products = make_products(6)
+    small = sent_po(supplier, warehouse, [(p, 5, "2.00") for p in products[:2]], buyer=buyer)
+    large = sent_po(supplier, warehouse, [(p, 5, "2.00") for p in products], buyer=buyer)
+    receive(small, 5, 5)
+    receive(large, *[5] * 6)
+
+    two, queries_for_two = _by_reference(supplier, small, "R-2")
+    six, queries_for_six = _by_reference(supplier, large, "R-6")
+
+    assert (two.status, six.status) == ("matched", "matched")
+    assert sorted(six.lines.values_list("po_line_id", flat=True)) == sorted(large.lines.values_list("pk", flat=True))
+    assert queries_for_six == queries_for_two
