@@ -542,14 +542,13 @@ def _resolve_po_lines(lines: Sequence[InvoiceLineInput], supplier: Supplier) -> 
     """The id of the supplier's PO line each invoice line bills (None when it names none), found in
     one query: by line id, or by "PO-000012" + sku (the PO's first line of that sku)."""
     wanted: dict[int, tuple[int, str]] = {}  # line index → (PO id, sku)
-    q = Q(pk__in=[])
     for i, ln in enumerate(lines):
         ref = ln.po_reference.strip().upper()
-        if ln.po_line_id is not None:
-            q |= Q(pk=ln.po_line_id)
-        elif ref.startswith("PO-") and ref[3:].isdigit() and ln.sku:
+        if ln.po_line_id is None and ref.startswith("PO-") and ref[3:].isdigit() and ln.sku:
             wanted[i] = (int(ref[3:]), ln.sku)
-            q |= Q(purchase_order_id=int(ref[3:]), product__sku=ln.sku)
+    q = Q(pk__in={ln.po_line_id for ln in lines if ln.po_line_id is not None})
+    for po_id, sku in set(wanted.values()):
+        q |= Q(purchase_order_id=po_id, product__sku=sku)
     ids: set[int] = set()
     first_by_po_sku: dict[tuple[int, str], int] = {}
     rows = (

@@ -3,6 +3,8 @@ requests made before are filled in from their subjects."""
 
 import django.db.models.deletion
 from django.db import migrations, models
+from django.db.models import OuterRef, Subquery
+from django.db.models.functions import Cast
 
 # subject type → (app, model, the field that holds the location's id)
 SUBJECT_LOCATIONS = {
@@ -14,16 +16,14 @@ SUBJECT_LOCATIONS = {
 
 
 def fill_locations(apps, schema_editor):
+    """One UPDATE per subject type: each request takes its subject's location."""
     ApprovalRequest = apps.get_model("approvals", "ApprovalRequest")
     for subject_type, (app_label, model_name, field) in SUBJECT_LOCATIONS.items():
         model = apps.get_model(app_label, model_name)
-        requests = ApprovalRequest.objects.filter(subject_type=subject_type, location__isnull=True)
-        ids = {int(i) for i in requests.values_list("subject_id", flat=True) if str(i).isdigit()}
-        location_of = dict(model.objects.filter(pk__in=ids).values_list("pk", field))
-        for request in requests.only("pk", "subject_id"):
-            location_id = location_of.get(int(request.subject_id)) if request.subject_id.isdigit() else None
-            if location_id is not None:
-                ApprovalRequest.objects.filter(pk=request.pk).update(location_id=location_id)
+        subject = model.objects.filter(pk=Cast(OuterRef("subject_id"), models.BigIntegerField()))
+        ApprovalRequest.objects.filter(
+            subject_type=subject_type, location__isnull=True, subject_id__regex=r"^[0-9]+$"
+        ).update(location_id=Subquery(subject.values(field)[:1]))
 
 
 class Migration(migrations.Migration):
